@@ -1,0 +1,1 @@
+return WordCount.WordCountJob.Run(args);

@@ -1,0 +1,123 @@
+using Microsoft.CodeAnalysis;
+
+namespace Weir.Generator.Diagnostics
+{
+    /// <summary>
+    /// Every diagnostic Weir reports at build time. IDs are a public contract (never reused), kept in
+    /// sync with docs/diagnostics.md. Ranges: 0000–0099 job and pipeline shape, 0100–0199 graph,
+    /// 0200–0299 operators, state and keys.
+    /// </summary>
+    internal static class DiagnosticDescriptors
+    {
+        private const string Category = "Weir";
+        private const string HelpBase = "https://github.com/weir-streaming/weir/blob/main/docs/diagnostics.md#";
+
+        /// <summary>Format: <c>"Weir.Generator failed on job '{0}': {1}"</c>.</summary>
+        public static readonly DiagnosticDescriptor GeneratorError = Create(
+            "WEIR0000", "Weir.Generator failed", "Weir.Generator failed on job '{0}': {1}",
+            "The generator hit an unexpected error; this is a bug in Weir. The job's code was not generated.");
+
+        /// <summary>Format: <c>"Job class '{0}' must be a top-level 'static partial' class"</c>.</summary>
+        public static readonly DiagnosticDescriptor JobClassShape = Create(
+            "WEIR0001", "Job class must be a top-level static partial class", "Job class '{0}' must be a top-level 'static partial' class",
+            "The generator adds the job's entry point and fused chains to the job class, so it must be partial, static and not nested.");
+
+        /// <summary>Format: <c>"Job '{0}' must have exactly one method marked [Pipeline]; found {1}"</c>.</summary>
+        public static readonly DiagnosticDescriptor PipelineMethodCount = Create(
+            "WEIR0002", "Job needs exactly one [Pipeline] method", "Job '{0}' must have exactly one method marked [Pipeline]; found {1}",
+            "A job's dataflow is declared by one static method marked [Pipeline].");
+
+        /// <summary>Format: <c>"[Pipeline] method '{0}' must be static, return void and take a Weir.PipelineBuilder as its first parameter"</c>.</summary>
+        public static readonly DiagnosticDescriptor PipelineMethodSignature = Create(
+            "WEIR0003", "Invalid [Pipeline] method signature", "[Pipeline] method '{0}' must be static, return void and take a Weir.PipelineBuilder as its first parameter",
+            "The pipeline method is a declaration: static, void, builder first, job parameters after it.");
+
+        /// <summary>Format: <c>"'{0}' is not allowed in a pipeline definition: {1}"</c>.</summary>
+        public static readonly DiagnosticDescriptor UnsupportedPipelineCode = Create(
+            "WEIR0004", "Unsupported code in a pipeline definition", "'{0}' is not allowed in a pipeline definition: {1}",
+            "A pipeline definition is compiled, not executed: it may contain only Weir pipeline calls, 'var' locals holding streams, and expression statements.");
+
+        /// <summary>Format: <c>"The function given to {0} must be a lambda or a method group so that it can be fused into its chain"</c>.</summary>
+        public static readonly DiagnosticDescriptor UnsupportedFunction = Create(
+            "WEIR0005", "Function cannot be fused", "The function given to {0} must be a lambda or a method group so that it can be fused into its chain",
+            "Fused chains call user functions directly; a delegate held in a variable would need a virtual call per record.");
+
+        /// <summary>Format: <c>"The lambda given to {0} captures '{1}', so it cannot be fused into its chain"</c>.</summary>
+        public static readonly DiagnosticDescriptor LambdaCaptures = Create(
+            "WEIR0006", "Lambda captures state", "The lambda given to {0} captures '{1}', so it cannot be fused into its chain; use a constant, a static member or a job parameter passed to a source, sink or function struct",
+            "Lambdas become static methods of the fused chain; a captured variable would be shared mutable state outside Weir's checkpoints.");
+
+        /// <summary>Format: <c>"Job parameter '{0}' has type '{1}', which the command line cannot parse; use string, bool, int, long or double"</c>.</summary>
+        public static readonly DiagnosticDescriptor UnsupportedParameterType = Create(
+            "WEIR0007", "Unsupported job parameter type", "Job parameter '{0}' has type '{1}', which the command line cannot parse; use string, bool, int, long or double",
+            "The pipeline method's parameters after the builder become command-line options.");
+
+        /// <summary>Format: <c>"Job '{0}' has no source"</c>.</summary>
+        public static readonly DiagnosticDescriptor NoSource = Create(
+            "WEIR0101", "Pipeline without source", "Job '{0}' has no source",
+            "A job reads from at least one source (p.Source(...)).");
+
+        /// <summary>Format: <c>"Job '{0}' has no sink: its results would go nowhere"</c>.</summary>
+        public static readonly DiagnosticDescriptor NoSink = Create(
+            "WEIR0102", "Pipeline without sink", "Job '{0}' has no sink: its results would go nowhere",
+            "A job writes its results to at least one sink (.Sink(...)).");
+
+        /// <summary>Format: <c>"The output of {0} never reaches a sink"</c>.</summary>
+        public static readonly DiagnosticDescriptor UnreachableOperator = Create(
+            "WEIR0103", "Operator output never reaches a sink", "The output of {0} never reaches a sink; connect it to a sink or remove it",
+            "Every operator's records must flow to a sink; an operator whose output is dropped is almost always a wiring mistake.");
+
+        /// <summary>Format: <c>"Parallelism must be a constant in [1, {1}]; got '{0}'"</c>.</summary>
+        public static readonly DiagnosticDescriptor InvalidParallelism = Create(
+            "WEIR0104", "Invalid parallelism", "Parallelism must be a constant in [1, {1}]; got '{0}'",
+            "Parallelism in a pipeline is a compile-time constant between 1 and the max parallelism (32768 at most); set it per run with --parallelism.");
+
+        /// <summary>Format: <c>"Max parallelism must be a constant in [1, 32768]; got '{0}'"</c>.</summary>
+        public static readonly DiagnosticDescriptor InvalidMaxParallelism = Create(
+            "WEIR0105", "Invalid max parallelism", "Max parallelism must be a constant in [1, 32768]; got '{0}'",
+            "Max parallelism is the number of key groups, fixed for the life of the state.");
+
+        /// <summary>Format: <c>"Parallelism(...) after Union(...) is ambiguous: set the parallelism of each input before the union"</c>.</summary>
+        public static readonly DiagnosticDescriptor ParallelismAfterUnion = Create(
+            "WEIR0106", "Parallelism of a union", "Parallelism(...) after Union(...) is ambiguous: set the parallelism of each input before the union",
+            "Parallelism applies to the operator that produced a stream; a union has several.");
+
+        /// <summary>Format: <c>"The ID of {0} must be a non-empty compile-time constant string"</c>.</summary>
+        public static readonly DiagnosticDescriptor OperatorIdNotConstant = Create(
+            "WEIR0201", "Stateful operator without an explicit ID", "The ID of {0} must be a non-empty compile-time constant string",
+            "Operators that can hold state (sources, sinks, process, reduce, aggregate) are identified by an explicit, stable ID so that their state survives changes to the job.");
+
+        /// <summary>Format: <c>"Operator ID '{0}' is used by more than one operator"</c>.</summary>
+        public static readonly DiagnosticDescriptor DuplicateOperatorId = Create(
+            "WEIR0202", "Duplicate operator ID", "Operator ID '{0}' is used by more than one operator",
+            "Operator IDs identify state in checkpoints and savepoints and must be unique within a job.");
+
+        /// <summary>Format: <c>"Key type '{0}' has no stable hash"</c>.</summary>
+        public static readonly DiagnosticDescriptor KeyWithoutStableHash = Create(
+            "WEIR0203", "Key type without a stable hash", "Key type '{0}' has no stable hash: use string, an integer type, bool, char, Guid, an enum, a tuple of these, or implement Weir.IStableHashable",
+            "A key's hash decides its key group, so it must be the same in every process; string.GetHashCode() and default struct hashes are not.");
+
+        /// <summary>Format: <c>"'{0}' declares keyed state '{1}' but is used on a non-keyed stream"</c>.</summary>
+        public static readonly DiagnosticDescriptor KeyedStateOnNonKeyedStream = Create(
+            "WEIR0204", "Keyed state on a non-keyed stream", "'{0}' declares keyed state '{1}' but is used on a non-keyed stream; key the stream with KeyBy(...) and implement IKeyedProcessFunction",
+            "Keyed state is scoped to the current record's key, which only a keyed stream has.");
+
+        /// <summary>Format: <c>"'{0}' must be a struct so that its calls can be fused"</c>.</summary>
+        public static readonly DiagnosticDescriptor FunctionMustBeStruct = Create(
+            "WEIR0205", "Function type must be a struct", "'{0}' must be a struct so that its calls can be fused (no virtual dispatch per record)",
+            "Process and aggregate functions are structs: the fused chain holds them by value and calls them directly.");
+
+        /// <summary>Format: <c>"State name '{1}' is declared twice in '{0}'"</c>.</summary>
+        public static readonly DiagnosticDescriptor DuplicateStateName = Create(
+            "WEIR0206", "Duplicate state name", "State name '{1}' is declared twice in '{0}'",
+            "State names identify state inside an operator in checkpoints and savepoints.");
+
+        /// <summary>Format: <c>"The {0} given to {1} must be an expression that creates it"</c>.</summary>
+        public static readonly DiagnosticDescriptor UnsupportedValue = Create(
+            "WEIR0207", "Unsupported source, sink or function value", "The {0} given to {1} cannot use the pipeline builder or stream variables",
+            "Sources, sinks and function structs are created by copying their expression into the generated plan, where only job parameters and static members are in scope.");
+
+        private static DiagnosticDescriptor Create(string id, string title, string message, string description)
+            => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());
+    }
+}

@@ -1,0 +1,47 @@
+using System.Text;
+
+namespace Weir.Generator.Helpers
+{
+    /// <summary>Writes indented C# text (the dotnet/runtime generators' SourceWriter, reduced to what Weir needs).</summary>
+    internal sealed class SourceWriter
+    {
+        private readonly StringBuilder _text = new();
+        private int _indentation;
+
+        public void WriteLine(string line = "")
+        {
+            if (line.Length == 0)
+            {
+                _text.Append('\n');
+                return;
+            }
+
+            foreach (string part in line.Replace("\r\n", "\n").Split('\n'))
+            {
+                _text.Append(' ', 4 * _indentation).Append(part).Append('\n');
+            }
+        }
+
+        /// <summary>Writes a line verbatim, without indentation (copied user code keeps its own layout).</summary>
+        public void WriteRaw(string text) => _text.Append(text).Append('\n');
+
+        public void OpenBlock(string? header = null)
+        {
+            if (header is not null)
+            {
+                WriteLine(header);
+            }
+
+            WriteLine("{");
+            _indentation++;
+        }
+
+        public void CloseBlock(string suffix = "")
+        {
+            _indentation--;
+            WriteLine("}" + suffix);
+        }
+
+        public override string ToString() => _text.ToString();
+    }
+}

@@ -1,0 +1,62 @@
+using System;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+using Weir.Generator.Helpers;
+
+namespace Weir.Generator.Model
+{
+    /// <summary>A location without a syntax tree, so models hold no compilation data.</summary>
+    internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
+    {
+        public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+
+        public static LocationInfo? From(SyntaxNode? node)
+        {
+            if (node is null)
+            {
+                return null;
+            }
+
+            Location location = node.GetLocation();
+            return location.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
+        }
+    }
+
+    /// <summary>An equatable diagnostic (dotnet/roslyn#68291 work-around, as in dotnet/runtime's generators).</summary>
+    internal sealed record DiagnosticInfo(string DescriptorId, LocationInfo? Location, EquatableArray<string> Arguments)
+    {
+        public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SyntaxNode? node, params string[] arguments)
+            => new(descriptor.Id, LocationInfo.From(node), new EquatableArray<string>(arguments));
+
+        public Diagnostic ToDiagnostic()
+        {
+            DiagnosticDescriptor descriptor = Diagnostics.DiagnosticCatalog.ById(DescriptorId);
+            object[] args = new object[Arguments.Count];
+            for (int i = 0; i < args.Length; i++)
+            {
+                args[i] = Arguments[i];
+            }
+
+            return Diagnostic.Create(descriptor, Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, args);
+        }
+    }
+}
+
+namespace Weir.Generator.Diagnostics
+{
+    using System.Collections.Generic;
+    using System.Linq;
+    using System.Reflection;
+
+    internal static class DiagnosticCatalog
+    {
+        private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)
+            .GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+            .ToDictionary(d => d.Id, StringComparer.Ordinal);
+
+        public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
+
+        public static DiagnosticDescriptor ById(string id) => s_byId[id];
+    }
+}

@@ -1,0 +1,94 @@
+using Weir.Generator.Helpers;
+
+namespace Weir.Generator.Model
+{
+    internal enum OperatorKind
+    {
+        Source,
+        Map,
+        Filter,
+        FlatMap,
+        Process,
+        KeyedProcess,
+        Reduce,
+        Aggregate,
+        Sink,
+    }
+
+    internal enum Partitioning
+    {
+        Forward,
+        Rebalance,
+        Broadcast,
+        Hash,
+    }
+
+    /// <summary>A user function fused into a chain: a lambda (emitted as a static method) or a method group (called by name).</summary>
+    /// <param name="CallTarget">The generated method's name for a lambda, the method group's text otherwise.</param>
+    /// <param name="ParameterNames">A lambda's parameter names.</param>
+    /// <param name="ParameterTypes">The delegate's parameter types (fully qualified).</param>
+    /// <param name="ReturnType">The delegate's return type, or "void".</param>
+    /// <param name="Body">A lambda's body text (an expression or a block), null for a method group.</param>
+    internal sealed record FunctionModel(
+        string CallTarget,
+        EquatableArray<string> ParameterNames,
+        EquatableArray<string> ParameterTypes,
+        string ReturnType,
+        string? Body,
+        bool IsExpressionBody);
+
+    /// <summary>One input of an operator: the producing operator and how records are partitioned.</summary>
+    internal sealed record InputModel(int Producer, Partitioning Partitioning);
+
+    /// <summary>A keyed state field of a process function.</summary>
+    internal sealed record StateFieldModel(string FieldName, string StateName, string StateType);
+
+    /// <summary>An operator of the job graph.</summary>
+    internal sealed record OperatorModel(
+        int Index,
+        OperatorKind Kind,
+        string? ExplicitId,
+        string DisplayName,
+        string InType,
+        string OutType,
+        EquatableArray<InputModel> Inputs,
+        int? Parallelism,
+        FunctionModel? Function,
+        string? ValueExpression,
+        string? ValueType,
+        string? ReaderOrWriterType,
+        string? KeyType,
+        FunctionModel? KeySelector,
+        string? KeyHashTemplate,
+        string? AccumulatorType,
+        EquatableArray<StateFieldModel> States)
+    {
+        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
+    }
+
+    /// <summary>A job parameter (a pipeline method parameter after the builder).</summary>
+    internal sealed record ParameterModel(string Name, string Type, string OptionName, string? Description, string? DefaultValue);
+
+    /// <summary>A fused chain: a linear run of operators joined by forward edges.</summary>
+    internal sealed record ChainModel(int Index, EquatableArray<int> Operators, int? Parallelism, bool IsKeyed, bool StartsAtSource, string InType);
+
+    /// <summary>An exchange between chains.</summary>
+    internal sealed record EdgeModel(int Index, int FromOperator, int FromChain, int ToOperator, int ToChain, Partitioning Partitioning);
+
+    /// <summary>Everything the emitter needs for one job; holds no symbols or syntax.</summary>
+    internal sealed record JobModel(
+        string? Namespace,
+        string ClassName,
+        string JobName,
+        EquatableArray<string> Usings,
+        string PipelineMethod,
+        EquatableArray<ParameterModel> Parameters,
+        int? DefaultParallelism,
+        int? MaxParallelism,
+        EquatableArray<OperatorModel> Operators,
+        EquatableArray<ChainModel> Chains,
+        EquatableArray<EdgeModel> Edges);
+
+    /// <summary>The parser's result for one job class: a model (null when it has errors) and its diagnostics.</summary>
+    internal sealed record JobParseResult(JobModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+}

@@ -1,0 +1,813 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Weir.Generator.Diagnostics;
+using Weir.Generator.Helpers;
+using Weir.Generator.Model;
+
+namespace Weir.Generator
+{
+    /// <summary>
+    /// Reads a [Job] class into a <see cref="JobModel"/>: interprets the [Pipeline] method's fluent
+    /// calls symbolically (it is never run), checks the graph, and plans the fused chains.
+    /// </summary>
+    internal sealed class Parser
+    {
+        internal const string JobAttribute = "Weir.JobAttribute";
+        private const string PipelineAttribute = "Weir.PipelineAttribute";
+        private const string StateAttribute = "Weir.StateAttribute";
+        private const string OptionAttribute = "Weir.OptionAttribute";
+        private const string BuilderType = "Weir.PipelineBuilder";
+        private const string StreamType = "Weir.DataStream<T>";
+        private const string KeyedStreamType = "Weir.KeyedStream<TKey, T>";
+        private const string SinkDefinitionType = "Weir.SinkDefinition";
+        private const string ValueStateType = "Weir.ValueState<T>";
+        private const string StableHashableType = "Weir.IStableHashable";
+        private const int MaxParallelismUpperBound = 1 << 15;
+
+        private static readonly SymbolDisplayFormat s_typeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+        private readonly SemanticModel _model;
+        private readonly CancellationToken _cancellation;
+        private readonly List<DiagnosticInfo> _diagnostics = new();
+        private readonly List<OperatorDraft> _operators = new();
+        private readonly Dictionary<ISymbol, object> _locals = new(SymbolEqualityComparer.Default);
+        private IParameterSymbol _builder = null!;
+        private int? _defaultParallelism;
+        private int? _maxParallelism;
+
+        private Parser(SemanticModel model, CancellationToken cancellation)
+        {
+            _model = model;
+            _cancellation = cancellation;
+        }
+
+        public static JobParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellation)
+        {
+            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            string jobName = context.Attributes[0].ConstructorArguments.FirstOrDefault().Value as string ?? type.Name;
+            try
+            {
+                return Parse(context.SemanticModel, declaration, type, jobName, cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                return new JobParseResult(null, new EquatableArray<DiagnosticInfo>(new[]
+                {
+                    DiagnosticInfo.Create(DiagnosticDescriptors.GeneratorError, declaration.Identifier.Parent, jobName, ex.GetType().Name + ": " + ex.Message),
+                }));
+            }
+        }
+
+        private static JobParseResult Parse(SemanticModel classModel, ClassDeclarationSyntax declaration, INamedTypeSymbol type, string jobName, CancellationToken cancellation)
+        {
+            if (!type.IsStatic || type.ContainingType is not null || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.JobClassShape, IdentifierOf(declaration), type.Name));
+            }
+
+            IMethodSymbol[] pipelines = type.GetMembers().OfType<IMethodSymbol>()
+                .Where(m => m.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == PipelineAttribute))
+                .ToArray();
+            if (pipelines.Length != 1)
+            {
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.PipelineMethodCount, IdentifierOf(declaration), jobName, pipelines.Length.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            IMethodSymbol method = pipelines[0];
+            var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellation) as MethodDeclarationSyntax;
+            if (syntax is null || !method.IsStatic || !method.ReturnsVoid || method.IsGenericMethod || method.Parameters.Length == 0
+                || method.Parameters[0].Type.ToDisplayString() != BuilderType)
+            {
+                return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.PipelineMethodSignature, (SyntaxNode?)syntax?.Identifier.Parent ?? declaration, method.Name));
+            }
+
+            SemanticModel model = syntax.SyntaxTree == classModel.SyntaxTree ? classModel : classModel.Compilation.GetSemanticModel(syntax.SyntaxTree);
+            var parser = new Parser(model, cancellation) { _builder = method.Parameters[0] };
+            EquatableArray<ParameterModel> parameters = parser.ReadParameters(method);
+            parser.Interpret(syntax);
+            return parser.Finish(type, declaration, syntax, jobName, parameters);
+        }
+
+        private static JobParseResult Fail(DiagnosticInfo diagnostic) => new(null, new EquatableArray<DiagnosticInfo>(new[] { diagnostic }));
+
+        private static SyntaxNode IdentifierOf(ClassDeclarationSyntax declaration) => declaration;
+
+        // ---- Job parameters -------------------------------------------------------------------
+
+        private EquatableArray<ParameterModel> ReadParameters(IMethodSymbol method)
+        {
+            var parameters = new List<ParameterModel>();
+            foreach (IParameterSymbol parameter in method.Parameters.Skip(1))
+            {
+                var syntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_cancellation) as ParameterSyntax;
+                if (parameter.Type.SpecialType is not (SpecialType.System_String or SpecialType.System_Boolean or SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Double)
+                    || parameter.RefKind != RefKind.None)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedParameterType, syntax, parameter.Name, parameter.Type.ToDisplayString());
+                    continue;
+                }
+
+                AttributeData? option = parameter.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == OptionAttribute);
+                string? description = option?.ConstructorArguments.FirstOrDefault().Value as string;
+                string? optionName = option?.NamedArguments.FirstOrDefault(a => a.Key == "Name").Value.Value as string;
+                parameters.Add(new ParameterModel(
+                    parameter.Name,
+                    TypeName(parameter.Type),
+                    optionName ?? "--" + KebabCase(parameter.Name),
+                    description,
+                    syntax?.Default?.Value.ToString()));
+            }
+
+            return parameters.ToEquatableArray();
+        }
+
+        private static string KebabCase(string name)
+        {
+            var text = new StringBuilder();
+            foreach (char c in name.TrimStart('_', '@'))
+            {
+                if (char.IsUpper(c) && text.Length > 0)
+                {
+                    text.Append('-');
+                }
+
+                text.Append(char.ToLowerInvariant(c));
+            }
+
+            return text.ToString();
+        }
+
+        // ---- Symbolic interpretation of the pipeline body ---------------------------------------
+
+        private void Interpret(MethodDeclarationSyntax method)
+        {
+            if (method.ExpressionBody is { } arrow)
+            {
+                Evaluate(arrow.Expression);
+                return;
+            }
+
+            foreach (StatementSyntax statement in method.Body?.Statements ?? default)
+            {
+                _cancellation.ThrowIfCancellationRequested();
+                switch (statement)
+                {
+                    case ExpressionStatementSyntax expression:
+                        Evaluate(expression.Expression);
+                        break;
+                    case LocalDeclarationStatementSyntax local when !local.IsConst && local.UsingKeyword == default:
+                        foreach (VariableDeclaratorSyntax variable in local.Declaration.Variables)
+                        {
+                            object? value = variable.Initializer is null ? null : Evaluate(variable.Initializer.Value);
+                            if (value is null && variable.Initializer is null)
+                            {
+                                Report(DiagnosticDescriptors.UnsupportedPipelineCode, variable, variable.ToString(), "a local must be initialized with a stream");
+                            }
+
+                            if (value is not null && _model.GetDeclaredSymbol(variable, _cancellation) is { } symbol)
+                            {
+                                _locals[symbol] = value;
+                            }
+                        }
+
+                        break;
+                    case EmptyStatementSyntax:
+                        break;
+                    default:
+                        Report(DiagnosticDescriptors.UnsupportedPipelineCode, statement, FirstLine(statement), "use only pipeline calls and 'var' locals holding streams");
+                        break;
+                }
+            }
+        }
+
+        private object? Evaluate(ExpressionSyntax expression)
+        {
+            switch (expression)
+            {
+                case ParenthesizedExpressionSyntax parenthesized:
+                    return Evaluate(parenthesized.Expression);
+                case IdentifierNameSyntax identifier:
+                    ISymbol? symbol = _model.GetSymbolInfo(identifier, _cancellation).Symbol;
+                    if (SymbolEqualityComparer.Default.Equals(symbol, _builder))
+                    {
+                        return BuilderValue.Instance;
+                    }
+
+                    if (symbol is not null && _locals.TryGetValue(symbol, out object? local))
+                    {
+                        return local;
+                    }
+
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, identifier, identifier.ToString(), "only the builder and locals holding streams can start a pipeline call");
+                    return null;
+                case InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access } invocation:
+                    object? receiver = Evaluate(access.Expression);
+                    if (receiver is null)
+                    {
+                        return null;
+                    }
+
+                    if (_model.GetSymbolInfo(invocation, _cancellation).Symbol is not IMethodSymbol method)
+                    {
+                        // The C# compiler reports why the call does not bind.
+                        return null;
+                    }
+
+                    return Invoke(receiver, method, invocation);
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, expression, FirstLine(expression), "use only pipeline calls");
+                    return null;
+            }
+        }
+
+        private object? Invoke(object receiver, IMethodSymbol method, InvocationExpressionSyntax invocation)
+        {
+            SeparatedSyntaxList<ArgumentSyntax> args = invocation.ArgumentList.Arguments;
+            string owner = method.ContainingType.OriginalDefinition.ToDisplayString();
+            switch (receiver, owner, method.Name)
+            {
+                case (BuilderValue, BuilderType, "Parallelism"):
+                    _defaultParallelism = ConstantParallelism(args, invocation) ?? _defaultParallelism;
+                    return receiver;
+                case (BuilderValue, BuilderType, "MaxParallelism"):
+                    object? max = args.Count == 1 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
+                    if (max is int m && m >= 1 && m <= MaxParallelismUpperBound)
+                    {
+                        _maxParallelism = m;
+                    }
+                    else
+                    {
+                        Report(DiagnosticDescriptors.InvalidMaxParallelism, invocation, args.Count == 1 ? args[0].ToString() : string.Empty);
+                    }
+
+                    return receiver;
+                case (BuilderValue, BuilderType, "Source"):
+                    {
+                        int op = AddOperator(OperatorKind.Source, invocation, args, null, TypeName(method.TypeArguments[0]), TypeName(method.TypeArguments[0]));
+                        SetValue(op, args, 1, "source", TypeName(method.TypeArguments[1]));
+                        return new StreamValue(new[] { new InputModel(op, Partitioning.Forward) }, null);
+                    }
+
+                case (StreamValue stream, StreamType, _):
+                    return InvokeStream(stream, method, invocation, args);
+                case (StreamValue stream, KeyedStreamType, _):
+                    return InvokeKeyed(stream, method, invocation, args);
+                case (SinkValue sink, SinkDefinitionType, "Parallelism"):
+                    _operators[sink.Operator].Parallelism = ConstantParallelism(args, invocation);
+                    return sink;
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, invocation, FirstLine(invocation), "not a Weir pipeline call");
+                    return null;
+            }
+        }
+
+        private object? InvokeStream(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args)
+        {
+            string t = TypeName(method.ContainingType.TypeArguments[0]);
+            switch (method.Name)
+            {
+                case "Map":
+                    return Stream(AddFunctionOperator(OperatorKind.Map, stream, invocation, args, method, t, TypeName(method.TypeArguments[0])));
+                case "Filter":
+                    return Stream(AddFunctionOperator(OperatorKind.Filter, stream, invocation, args, method, t, t));
+                case "FlatMap":
+                    return Stream(AddFunctionOperator(OperatorKind.FlatMap, stream, invocation, args, method, t, TypeName(method.TypeArguments[0])));
+                case "Process":
+                    {
+                        int op = AddOperator(OperatorKind.Process, invocation, args, stream, t, TypeName(method.TypeArguments[0]));
+                        SetFunctionStruct(op, args, keyed: false);
+                        return Stream(op);
+                    }
+
+                case "KeyBy":
+                    {
+                        ITypeSymbol keyType = method.TypeArguments[0];
+                        string? template = KeyHashTemplate(keyType, "{key}");
+                        if (template is null)
+                        {
+                            Report(DiagnosticDescriptors.KeyWithoutStableHash, args.Count > 0 ? args[0] : invocation, keyType.ToDisplayString());
+                        }
+
+                        // The selector's generated name is fixed by the keyed operator that consumes it (see InvokeKeyed).
+                        FunctionModel? selector = ReadFunction(args, 0, method, "KeyBy", "Key");
+                        return new StreamValue(stream.Inputs.Select(i => i with { Partitioning = Partitioning.Hash }).ToArray(), new KeyInfo(TypeName(keyType), selector, template));
+                    }
+
+                case "Union":
+                    {
+                        var inputs = new List<InputModel>(stream.Inputs);
+                        foreach (ArgumentSyntax arg in args)
+                        {
+                            if (Evaluate(arg.Expression) is StreamValue other)
+                            {
+                                inputs.AddRange(other.Inputs);
+                            }
+                        }
+
+                        return new StreamValue(inputs.ToArray(), null);
+                    }
+
+                case "Rebalance":
+                    return new StreamValue(stream.Inputs.Select(i => i with { Partitioning = Partitioning.Rebalance }).ToArray(), null);
+                case "Broadcast":
+                    return new StreamValue(stream.Inputs.Select(i => i with { Partitioning = Partitioning.Broadcast }).ToArray(), null);
+                case "Parallelism":
+                    if (stream.Inputs.Length != 1)
+                    {
+                        Report(DiagnosticDescriptors.ParallelismAfterUnion, invocation);
+                        return stream;
+                    }
+
+                    _operators[stream.Inputs[0].Producer].Parallelism = ConstantParallelism(args, invocation);
+                    return stream;
+                case "Sink":
+                    {
+                        int op = AddOperator(OperatorKind.Sink, invocation, args, stream, t, t);
+                        SetValue(op, args, 1, "sink", TypeName(method.TypeArguments[0]));
+                        return new SinkValue(op);
+                    }
+
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, invocation, FirstLine(invocation), "not a Weir pipeline call");
+                    return null;
+            }
+        }
+
+        private object? InvokeKeyed(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args)
+        {
+            string t = TypeName(method.ContainingType.TypeArguments[1]);
+            int op;
+            switch (method.Name)
+            {
+                case "Process":
+                    op = AddOperator(OperatorKind.KeyedProcess, invocation, args, stream, t, TypeName(method.TypeArguments[0]));
+                    SetFunctionStruct(op, args, keyed: true);
+                    break;
+                case "Reduce":
+                    op = AddOperator(OperatorKind.Reduce, invocation, args, stream, t, t);
+                    _operators[op].Function = ReadFunction(args, 1, method, "Reduce", "Reduce_" + op.ToString(CultureInfo.InvariantCulture));
+                    break;
+                case "Aggregate":
+                    op = AddOperator(OperatorKind.Aggregate, invocation, args, stream, t, TypeName(method.TypeArguments[1]));
+                    _operators[op].AccumulatorType = TypeName(method.TypeArguments[0]);
+                    SetFunctionStruct(op, args, keyed: true);
+                    break;
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, invocation, FirstLine(invocation), "not a Weir pipeline call");
+                    return null;
+            }
+
+            OperatorDraft draft = _operators[op];
+            draft.KeyType = stream.Key!.KeyType;
+            draft.KeySelector = stream.Key.Selector is { Body: not null } lambda
+                ? lambda with { CallTarget = "__Weir_Key_" + op.ToString(CultureInfo.InvariantCulture) }
+                : stream.Key.Selector;
+            draft.KeyHashTemplate = stream.Key.HashTemplate;
+            return Stream(op);
+        }
+
+        private static StreamValue Stream(int op) => new(new[] { new InputModel(op, Partitioning.Forward) }, null);
+
+        private int AddOperator(OperatorKind kind, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, StreamValue? input, string inType, string outType)
+        {
+            int index = _operators.Count;
+            var draft = new OperatorDraft(index, kind, invocation, inType, outType, input?.Inputs ?? Array.Empty<InputModel>());
+            _operators.Add(draft);
+            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.Reduce or OperatorKind.Aggregate)
+            {
+                object? id = args.Count > 0 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
+                if (id is string text && text.Length > 0)
+                {
+                    draft.ExplicitId = text;
+                    if (_operators.Take(index).Any(o => o.ExplicitId == text))
+                    {
+                        Report(DiagnosticDescriptors.DuplicateOperatorId, args[0], text);
+                    }
+                }
+                else
+                {
+                    Report(DiagnosticDescriptors.OperatorIdNotConstant, args.Count > 0 ? args[0] : invocation, DisplayKind(kind));
+                }
+            }
+
+            return index;
+        }
+
+        private int AddFunctionOperator(OperatorKind kind, StreamValue stream, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, IMethodSymbol method, string inType, string outType)
+        {
+            int op = AddOperator(kind, invocation, args, stream, inType, outType);
+            _operators[op].Function = ReadFunction(args, 0, method, kind.ToString(), kind + "_" + op.ToString(CultureInfo.InvariantCulture));
+            return op;
+        }
+
+        private void SetValue(int op, SeparatedSyntaxList<ArgumentSyntax> args, int argument, string what, string readerOrWriter)
+        {
+            if (args.Count <= argument)
+            {
+                return;
+            }
+
+            ExpressionSyntax expression = args[argument].Expression;
+            OperatorDraft draft = _operators[op];
+            draft.ReaderOrWriterType = readerOrWriter;
+            draft.ValueType = _model.GetTypeInfo(expression, _cancellation).Type is { } type ? TypeName(type) : null;
+            draft.ValueExpression = expression.ToString();
+            foreach (IdentifierNameSyntax name in expression.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
+            {
+                ISymbol? symbol = _model.GetSymbolInfo(name, _cancellation).Symbol;
+                if (symbol is not null && (SymbolEqualityComparer.Default.Equals(symbol, _builder) || _locals.ContainsKey(symbol)))
+                {
+                    Report(DiagnosticDescriptors.UnsupportedValue, expression, what, DisplayKind(draft.Kind));
+                    break;
+                }
+            }
+        }
+
+        private void SetFunctionStruct(int op, SeparatedSyntaxList<ArgumentSyntax> args, bool keyed)
+        {
+            if (args.Count < 2)
+            {
+                return;
+            }
+
+            OperatorDraft draft = _operators[op];
+            ExpressionSyntax expression = args[1].Expression;
+            ITypeSymbol? type = _model.GetTypeInfo(expression, _cancellation).Type;
+            SetValue(op, args, 1, "function", string.Empty);
+            draft.ReaderOrWriterType = null;
+            if (type is null)
+            {
+                return;
+            }
+
+            if (!type.IsValueType || type.TypeKind != TypeKind.Struct)
+            {
+                Report(DiagnosticDescriptors.FunctionMustBeStruct, expression, type.ToDisplayString());
+                return;
+            }
+
+            var states = new List<StateFieldModel>();
+            foreach (IFieldSymbol field in type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic))
+            {
+                if (field.Type is not INamedTypeSymbol { IsGenericType: true } fieldType || fieldType.OriginalDefinition.ToDisplayString() != ValueStateType)
+                {
+                    continue;
+                }
+
+                AttributeData? attribute = field.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == StateAttribute);
+                string name = attribute?.ConstructorArguments.FirstOrDefault().Value as string ?? field.Name.TrimStart('_');
+                if (!keyed)
+                {
+                    Report(DiagnosticDescriptors.KeyedStateOnNonKeyedStream, expression, type.ToDisplayString(), name);
+                    continue;
+                }
+
+                if (states.Any(s => s.StateName == name))
+                {
+                    Report(DiagnosticDescriptors.DuplicateStateName, expression, type.ToDisplayString(), name);
+                    continue;
+                }
+
+                states.Add(new StateFieldModel(field.Name, name, TypeName(fieldType.TypeArguments[0])));
+            }
+
+            draft.States = states.ToEquatableArray();
+        }
+
+        private FunctionModel? ReadFunction(SeparatedSyntaxList<ArgumentSyntax> args, int argument, IMethodSymbol method, string what, string generatedName)
+        {
+            if (args.Count <= argument || method.Parameters[argument].Type is not INamedTypeSymbol { DelegateInvokeMethod: { } invoke })
+            {
+                return null;
+            }
+
+            EquatableArray<string> parameterTypes = invoke.Parameters.Select(p => TypeName(p.Type)).ToEquatableArray();
+            string returnType = invoke.ReturnsVoid ? "void" : TypeName(invoke.ReturnType);
+            ExpressionSyntax expression = args[argument].Expression;
+            if (expression is LambdaExpressionSyntax lambda)
+            {
+                if (lambda.AsyncKeyword != default)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedFunction, lambda, what);
+                    return null;
+                }
+
+                DataFlowAnalysis? flow = _model.AnalyzeDataFlow(lambda);
+                ISymbol? captured = flow?.Captured.FirstOrDefault(v => !v.DeclaringSyntaxReferences.Any(r => r.SyntaxTree == lambda.SyntaxTree && lambda.Span.Contains(r.Span)));
+                if (captured is not null)
+                {
+                    Report(DiagnosticDescriptors.LambdaCaptures, lambda, what, captured.Name);
+                    return null;
+                }
+
+                string[] names = lambda switch
+                {
+                    SimpleLambdaExpressionSyntax simple => new[] { simple.Parameter.Identifier.Text },
+                    ParenthesizedLambdaExpressionSyntax parenthesized => parenthesized.ParameterList.Parameters.Select(p => p.Identifier.Text).ToArray(),
+                    _ => Array.Empty<string>(),
+                };
+                bool isExpression = lambda.Body is ExpressionSyntax;
+                return new FunctionModel("__Weir_" + generatedName, names.ToEquatableArray(), parameterTypes, returnType, lambda.Body.ToString(), isExpression);
+            }
+
+            if (_model.GetSymbolInfo(expression, _cancellation) is { } info
+                && (info.Symbol ?? info.CandidateSymbols.FirstOrDefault()) is IMethodSymbol { IsStatic: true }
+                && expression is IdentifierNameSyntax or MemberAccessExpressionSyntax or GenericNameSyntax)
+            {
+                return new FunctionModel(expression.ToString(), EquatableArray<string>.Empty, parameterTypes, returnType, null, false);
+            }
+
+            Report(DiagnosticDescriptors.UnsupportedFunction, expression, what);
+            return null;
+        }
+
+        private int? ConstantParallelism(SeparatedSyntaxList<ArgumentSyntax> args, SyntaxNode invocation)
+        {
+            object? value = args.Count == 1 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
+            if (value is int p && p >= 1 && p <= MaxParallelismUpperBound)
+            {
+                return p;
+            }
+
+            Report(DiagnosticDescriptors.InvalidParallelism, invocation, args.Count == 1 ? args[0].ToString() : string.Empty, MaxParallelismUpperBound.ToString(CultureInfo.InvariantCulture));
+            return null;
+        }
+
+        // ---- Stable key hashing -----------------------------------------------------------------
+
+        /// <summary>The C# expression hashing a key (with "{key}" standing for it), or null when the type has no stable hash.</summary>
+        private static string? KeyHashTemplate(ITypeSymbol type, string key)
+        {
+            switch (type.SpecialType)
+            {
+                case SpecialType.System_String:
+                case SpecialType.System_Int64:
+                case SpecialType.System_UInt64:
+                case SpecialType.System_Int32:
+                case SpecialType.System_UInt32:
+                case SpecialType.System_Int16:
+                case SpecialType.System_UInt16:
+                case SpecialType.System_Byte:
+                case SpecialType.System_SByte:
+                case SpecialType.System_Char:
+                case SpecialType.System_Boolean:
+                    return $"global::Weir.StableHash.Of({key})";
+            }
+
+            if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
+            {
+                return $"global::Weir.StableHash.Of(({TypeName(underlying)}){key})";
+            }
+
+            if (type.ToDisplayString() == "System.Guid")
+            {
+                return $"global::Weir.StableHash.Of({key})";
+            }
+
+            if (type is INamedTypeSymbol { IsTupleType: true } tuple)
+            {
+                string? combined = null;
+                for (int i = 0; i < tuple.TupleElements.Length; i++)
+                {
+                    string? part = KeyHashTemplate(tuple.TupleElements[i].Type, $"{key}.Item{i + 1}");
+                    if (part is null)
+                    {
+                        return null;
+                    }
+
+                    combined = combined is null ? part : $"global::Weir.StableHash.Combine({combined}, {part})";
+                }
+
+                return combined;
+            }
+
+            if (type.AllInterfaces.Any(i => i.ToDisplayString() == StableHashableType))
+            {
+                return $"global::Weir.StableHash.OfStableHashable({key})";
+            }
+
+            return null;
+        }
+
+        // ---- Graph checks and chain planning ------------------------------------------------------
+
+        private JobParseResult Finish(INamedTypeSymbol type, ClassDeclarationSyntax declaration, MethodDeclarationSyntax method, string jobName, EquatableArray<ParameterModel> parameters)
+        {
+            if (!_operators.Any(o => o.Kind == OperatorKind.Source))
+            {
+                Report(DiagnosticDescriptors.NoSource, method.Identifier.Parent, jobName);
+            }
+
+            if (!_operators.Any(o => o.Kind == OperatorKind.Sink))
+            {
+                Report(DiagnosticDescriptors.NoSink, method.Identifier.Parent, jobName);
+            }
+
+            var consumers = _operators.Select(_ => new List<int>()).ToArray();
+            foreach (OperatorDraft op in _operators)
+            {
+                foreach (InputModel input in op.Inputs)
+                {
+                    consumers[input.Producer].Add(op.Index);
+                }
+            }
+
+            foreach (OperatorDraft op in _operators.Where(o => o.Kind != OperatorKind.Sink && consumers[o.Index].Count == 0))
+            {
+                Report(DiagnosticDescriptors.UnreachableOperator, op.Syntax, op.Describe());
+            }
+
+            int limit = _maxParallelism ?? MaxParallelismUpperBound;
+            foreach (OperatorDraft op in _operators.Where(o => o.Parallelism > limit))
+            {
+                Report(DiagnosticDescriptors.InvalidParallelism, op.Syntax, op.Parallelism!.Value.ToString(CultureInfo.InvariantCulture), limit.ToString(CultureInfo.InvariantCulture));
+            }
+
+            if (_diagnostics.Count > 0)
+            {
+                return new JobParseResult(null, _diagnostics.ToEquatableArray());
+            }
+
+            // Chains: an operator joins its producer's chain when it has that single forward input, is
+            // the producer's only consumer and runs at the same parallelism. Everything else is an
+            // exchange. Operators are created in topological order, so one pass suffices.
+            var chainOf = new int[_operators.Count];
+            var chains = new List<List<int>>();
+            var edges = new List<EdgeModel>();
+            foreach (OperatorDraft op in _operators)
+            {
+                InputModel? single = op.Inputs.Length == 1 ? op.Inputs[0] : null;
+                if (single is { Partitioning: Partitioning.Forward } input
+                    && consumers[input.Producer].Count == 1
+                    && _operators[input.Producer].Parallelism == op.Parallelism
+                    && _operators[input.Producer].Kind != OperatorKind.Sink)
+                {
+                    chainOf[op.Index] = chainOf[input.Producer];
+                    chains[chainOf[op.Index]].Add(op.Index);
+                    continue;
+                }
+
+                chainOf[op.Index] = chains.Count;
+                chains.Add(new List<int> { op.Index });
+                foreach (InputModel edgeInput in op.Inputs)
+                {
+                    edges.Add(new EdgeModel(edges.Count, edgeInput.Producer, chainOf[edgeInput.Producer], op.Index, chainOf[op.Index], edgeInput.Partitioning));
+                }
+            }
+
+            var chainModels = chains.Select((ops, index) =>
+            {
+                OperatorDraft head = _operators[ops[0]];
+                return new ChainModel(
+                    index,
+                    ops.ToEquatableArray(),
+                    head.Parallelism,
+                    ops.Any(o => _operators[o].IsKeyed),
+                    head.Kind == OperatorKind.Source,
+                    head.Kind == OperatorKind.Source ? head.OutType : head.InType);
+            }).ToEquatableArray();
+
+            var model = new JobModel(
+                type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
+                type.Name,
+                jobName,
+                CollectUsings(declaration, method),
+                method.Identifier.Text,
+                parameters,
+                _defaultParallelism,
+                _maxParallelism,
+                _operators.Select(o => o.ToModel()).ToEquatableArray(),
+                chainModels,
+                edges.ToEquatableArray());
+            return new JobParseResult(model, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        private static EquatableArray<string> CollectUsings(params SyntaxNode[] nodes)
+        {
+            var usings = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (SyntaxNode node in nodes)
+            {
+                foreach (SyntaxNode ancestor in node.AncestorsAndSelf())
+                {
+                    SyntaxList<UsingDirectiveSyntax> list = ancestor switch
+                    {
+                        CompilationUnitSyntax unit => unit.Usings,
+                        BaseNamespaceDeclarationSyntax ns => ns.Usings,
+                        _ => default,
+                    };
+                    foreach (UsingDirectiveSyntax directive in list)
+                    {
+                        if (directive.GlobalKeyword == default)
+                        {
+                            usings.Add(directive.WithoutTrivia().ToString());
+                        }
+                    }
+                }
+            }
+
+            return usings.ToEquatableArray();
+        }
+
+        // ---- Helpers ---------------------------------------------------------------------------
+
+        internal static string TypeName(ITypeSymbol type) => type.ToDisplayString(s_typeFormat);
+
+        private static string DisplayKind(OperatorKind kind) => kind switch
+        {
+            OperatorKind.KeyedProcess => "Process",
+            _ => kind.ToString(),
+        };
+
+        private static string FirstLine(SyntaxNode node)
+        {
+            string text = node.ToString();
+            int newline = text.IndexOf('\n');
+            return (newline < 0 ? text : text.Substring(0, newline)).Trim();
+        }
+
+        private void Report(DiagnosticDescriptor descriptor, SyntaxNode? node, params string[] arguments)
+            => _diagnostics.Add(DiagnosticInfo.Create(descriptor, node, arguments));
+
+        private sealed class BuilderValue
+        {
+            public static readonly BuilderValue Instance = new();
+        }
+
+        private sealed record KeyInfo(string KeyType, FunctionModel? Selector, string? HashTemplate);
+
+        private sealed record StreamValue(InputModel[] Inputs, KeyInfo? Key);
+
+        private sealed record SinkValue(int Operator);
+
+        /// <summary>An operator while the pipeline is being read (mutable; holds syntax for diagnostics only).</summary>
+        private sealed class OperatorDraft
+        {
+            public OperatorDraft(int index, OperatorKind kind, SyntaxNode syntax, string inType, string outType, InputModel[] inputs)
+            {
+                Index = index;
+                Kind = kind;
+                Syntax = syntax;
+                InType = inType;
+                OutType = outType;
+                Inputs = inputs;
+            }
+
+            public int Index { get; }
+
+            public OperatorKind Kind { get; }
+
+            public SyntaxNode Syntax { get; }
+
+            public string InType { get; }
+
+            public string OutType { get; }
+
+            public InputModel[] Inputs { get; }
+
+            public string? ExplicitId { get; set; }
+
+            public int? Parallelism { get; set; }
+
+            public FunctionModel? Function { get; set; }
+
+            public string? ValueExpression { get; set; }
+
+            public string? ValueType { get; set; }
+
+            public string? ReaderOrWriterType { get; set; }
+
+            public string? KeyType { get; set; }
+
+            public FunctionModel? KeySelector { get; set; }
+
+            public string? KeyHashTemplate { get; set; }
+
+            public string? AccumulatorType { get; set; }
+
+            public EquatableArray<StateFieldModel> States { get; set; } = EquatableArray<StateFieldModel>.Empty;
+
+            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
+
+            public string DisplayName => ExplicitId ?? Kind.ToString().ToLowerInvariant() + "-" + Index.ToString(CultureInfo.InvariantCulture);
+
+            public string Describe() => ExplicitId is null ? $"{DisplayKind(Kind)} #{Index}" : $"{DisplayKind(Kind)} '{ExplicitId}'";
+
+            public OperatorModel ToModel() => new(
+                Index, Kind, ExplicitId, DisplayName, InType, OutType, Inputs.ToEquatableArray(), Parallelism, Function,
+                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.CodeAnalysis;
+using Weir.Generator.Model;
+
+namespace Weir.Generator
+{
+    /// <summary>
+    /// Compiles [Job] classes into fused operator chains. Pipeline: ForAttributeWithMetadataName on
+    /// [Job] → Parser (symbols and syntax end here; the result is an equatable model plus equatable
+    /// diagnostics) → two outputs: diagnostics, and source from error-free models. Because the model
+    /// is compared by value, an edit that does not change the pipeline regenerates nothing.
+    /// </summary>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class WeirGenerator : IIncrementalGenerator
+    {
+        /// <inheritdoc/>
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            IncrementalValuesProvider<JobParseResult> parsed = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    Parser.JobAttribute,
+                    static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                    static (ctx, cancellation) => Parser.Parse(ctx, cancellation))
+                .WithTrackingName(TrackingNames.ParsedJobs);
+
+            // Diagnostics get their own output so that a change in a diagnostic's position never
+            // invalidates generated code, and generated code never waits on diagnostics.
+            IncrementalValuesProvider<DiagnosticInfo> diagnostics = parsed
+                .SelectMany(static (result, _) => result.Diagnostics)
+                .WithTrackingName(TrackingNames.JobDiagnostics);
+            context.RegisterSourceOutput(diagnostics, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+            IncrementalValuesProvider<JobModel> models = parsed
+                .Where(static result => result.Model is not null)
+                .Select(static (result, _) => result.Model!)
+                .WithTrackingName(TrackingNames.JobModels);
+            context.RegisterSourceOutput(models, static (spc, job) => spc.AddSource(Emitter.HintName(job), Emitter.Emit(job)));
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using Weir.Execution;
+
+namespace Weir.CompilerServices
+{
+    /// <summary>
+    /// The per-record code of one fused chain, emitted by Weir.Generator as a struct. The runtime's
+    /// subtask loops are generic over it, so <see cref="ProcessBatch"/> and everything it calls are
+    /// direct, inlinable calls on structs.
+    /// </summary>
+    public interface IChainBody<TIn>
+    {
+        /// <summary>Runs every record of a batch through the chain.</summary>
+        void ProcessBatch(ReadOnlySpan<TIn> records);
+
+        /// <summary>The subtask is idle: push partly filled output batches and sink buffers out.</summary>
+        void Flush();
+
+        /// <summary>All input has arrived: signal end of input downstream and commit sinks.</summary>
+        void EndOfInput();
+
+        /// <summary>Releases resources; always called, after success, failure or abort.</summary>
+        void Close();
+    }
+
+    /// <summary>An operator as the runtime reports it (logs, errors, later checkpoints).</summary>
+    /// <param name="Id">The user's explicit ID, or a generated display name for stateless operators.</param>
+    /// <param name="Kind">Source, Map, Filter, FlatMap, Process, Reduce, Aggregate or Sink.</param>
+    /// <param name="Hash">The stable operator hash (<see cref="OperatorIds.Hash"/> of an explicit ID; 0 for stateless operators).</param>
+    /// <param name="HasExplicitId">Whether <paramref name="Id"/> was given by the user.</param>
+    public sealed record OperatorDescriptor(string Id, string Kind, ulong Hash, bool HasExplicitId)
+    {
+        /// <inheritdoc/>
+        public override string ToString() => HasExplicitId ? $"{Kind} '{Id}'" : $"{Kind} ({Id})";
+    }
+
+    /// <summary>One fused chain of the job graph.</summary>
+    /// <param name="Index">The chain's index in the plan.</param>
+    /// <param name="Operators">The chain's operators, in order.</param>
+    /// <param name="FixedParallelism">A parallelism set in the pipeline, or null for the job's parallelism.</param>
+    /// <param name="IsKeyed">Whether the chain holds keyed state (and so owns a key-group range).</param>
+    public sealed record ChainInfo(int Index, IReadOnlyList<OperatorDescriptor> Operators, int? FixedParallelism, bool IsKeyed)
+    {
+        /// <summary>A display name: the operators joined by arrows.</summary>
+        public string Name => string.Join(" -> ", System.Linq.Enumerable.Select(Operators, o => o.HasExplicitId ? o.Id : o.Kind));
+    }
+
+    /// <summary>What a chain body's factory gets for one subtask.</summary>
+    public sealed class SubtaskContext
+    {
+        private readonly Func<int, object> _outputFactory;
+
+        internal SubtaskContext(
+            string jobName,
+            ChainInfo chain,
+            int subtaskIndex,
+            int parallelism,
+            int maxParallelism,
+            CancellationToken stopToken,
+            ILogger logger,
+            Func<int, object> outputFactory)
+        {
+            JobName = jobName;
+            Chain = chain;
+            SubtaskIndex = subtaskIndex;
+            Parallelism = parallelism;
+            MaxParallelism = maxParallelism;
+            KeyGroupRange = KeyGroups.RangeOf(subtaskIndex, parallelism, maxParallelism);
+            StopToken = stopToken;
+            Logger = logger;
+            _outputFactory = outputFactory;
+        }
+
+        /// <summary>The job's name.</summary>
+        public string JobName { get; }
+
+        /// <summary>The chain this subtask runs.</summary>
+        public ChainInfo Chain { get; }
+
+        /// <summary>This subtask's index in [0, Parallelism).</summary>
+        public int SubtaskIndex { get; }
+
+        /// <summary>The chain's parallelism.</summary>
+        public int Parallelism { get; }
+
+        /// <summary>The job's max parallelism (number of key groups).</summary>
+        public int MaxParallelism { get; }
+
+        /// <summary>The key groups this subtask owns.</summary>
+        public KeyGroupRange KeyGroupRange { get; }
+
+        /// <summary>Signalled when sources should stop reading.</summary>
+        public CancellationToken StopToken { get; }
+
+        /// <summary>The job's logger.</summary>
+        public ILogger Logger { get; }
+
+        /// <summary>The writer of one outgoing exchange edge (by the edge's index in the plan).</summary>
+        public ExchangeWriter<T> Output<T>(int edgeIndex) => (ExchangeWriter<T>)_outputFactory(edgeIndex);
+
+        /// <summary>A source context for the chain's source.</summary>
+        public Connectors.SourceContext SourceContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, StopToken);
+
+        /// <summary>A sink context for one of the chain's sinks.</summary>
+        public Connectors.SinkContext SinkContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism);
+
+        /// <summary>A description of this subtask for logs and errors, e.g. "subtask 2/4 of 'counts'".</summary>
+        public override string ToString() => $"subtask {SubtaskIndex + 1}/{Parallelism} of chain '{Chain.Name}'";
+    }
+
+    /// <summary>Builds the error that fails a job when user code throws.</summary>
+    public static class OperatorFailure
+    {
+        private const int MaxRecordText = 400;
+
+        /// <summary>Wraps an exception thrown by an operator of a chain while processing a record.</summary>
+        public static Exception Create<TRecord>(SubtaskContext context, int operatorIndex, in TRecord record, Exception exception)
+        {
+            if (exception is OperatorFailedException or OperationCanceledException)
+            {
+                return exception;
+            }
+
+            OperatorDescriptor op = context.Chain.Operators[operatorIndex];
+            return new OperatorFailedException(op, context.SubtaskIndex, context.Parallelism, Describe(record), exception);
+        }
+
+        /// <summary>A short, safe text form of a record for error messages.</summary>
+        public static string Describe<TRecord>(in TRecord record)
+        {
+            string text;
+            try
+            {
+                text = record?.ToString() ?? "null";
+            }
+            catch (Exception ex)
+            {
+                text = $"<{typeof(TRecord).Name}: ToString threw {ex.GetType().Name}>";
+            }
+
+            if (text.Length > MaxRecordText)
+            {
+                text = string.Concat(text.AsSpan(0, MaxRecordText), "…");
+            }
+
+            return $"{typeof(TRecord).Name} {text}";
+        }
+    }
+}
+
+namespace Weir
+{
+    using Weir.CompilerServices;
+
+    /// <summary>User code in an operator threw while processing a record; the job fails with this.</summary>
+    public sealed class OperatorFailedException : Exception
+    {
+        internal OperatorFailedException(OperatorDescriptor op, int subtaskIndex, int parallelism, string record, Exception inner)
+            : base($"{op} (subtask {subtaskIndex + 1}/{parallelism}) threw {inner.GetType().Name}: {inner.Message} -- while processing record: {record}", inner)
+        {
+            Operator = op;
+            SubtaskIndex = subtaskIndex;
+            Record = record;
+        }
+
+        /// <summary>The operator whose code threw.</summary>
+        public OperatorDescriptor Operator { get; }
+
+        /// <summary>The subtask it ran on.</summary>
+        public int SubtaskIndex { get; }
+
+        /// <summary>A description of the record being processed.</summary>
+        public string Record { get; }
+    }
+
+    /// <summary>A job ended with a failure.</summary>
+    public sealed class JobFailedException : Exception
+    {
+        internal JobFailedException(string jobName, Exception cause)
+            : base($"Job '{jobName}' failed: {cause.Message}", cause)
+        {
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+
+namespace Weir
+{
+    using Weir.Connectors;
+
+    /// <summary>The built-in sources.</summary>
+    public static class Sources
+    {
+        /// <summary>The lines of a text file or of every file in a directory (bounded).</summary>
+        public static TextLinesSource TextLines(string path) => new(path);
+
+        /// <summary><paramref name="count"/> generated records (bounded), split among subtasks.</summary>
+        public static GeneratorSource<T, TGenerator> Generate<T, TGenerator>(long count, TGenerator generator = default)
+            where TGenerator : struct, IRecordGenerator<T>
+            => new(count, generator);
+
+        /// <summary>Generated records without end (stopped by Ctrl+C or cancellation).</summary>
+        public static GeneratorSource<T, TGenerator> GenerateUnbounded<T, TGenerator>(TGenerator generator = default)
+            where TGenerator : struct, IRecordGenerator<T>
+            => new(null, generator);
+
+        /// <summary>The records of an array (bounded).</summary>
+        public static ArraySource<T> FromArray<T>(T[] records) => new(records);
+    }
+
+    /// <summary>The built-in sinks.</summary>
+    public static class Sinks
+    {
+        /// <summary>One line per record (formatted by <see cref="ISpanFormattable"/>, invariant culture) in files under a directory.</summary>
+        public static TextFileSink<T, SpanFormattableFormat<T>> TextFiles<T>(string directory)
+            where T : ISpanFormattable
+            => new(directory);
+
+        /// <summary>One line per record, formatted by <typeparamref name="TFormat"/>, in files under a directory.</summary>
+        public static TextFileSink<T, TFormat> TextFiles<T, TFormat>(string directory)
+            where TFormat : struct, ITextFormat<T>
+            => new(directory);
+
+        /// <summary>One line per string in files under a directory.</summary>
+        public static TextFileSink<string, StringFormat> TextLines(string directory) => new(directory);
+
+        /// <summary>Drops every record.</summary>
+        public static DiscardSink<T> Discard<T>() => new();
+
+        /// <summary>Hands the records to <paramref name="output"/> when the input ends.</summary>
+        public static CollectSink<T> Collect<T>(CollectedOutput<T> output) => new(output);
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace Weir.Execution
+{
+    /// <summary>How records cross from one chain to the next.</summary>
+    public enum ExchangeKind
+    {
+        /// <summary>Subtask i sends to subtask i (becomes <see cref="Rebalance"/> when parallelisms differ).</summary>
+        Forward,
+
+        /// <summary>Round-robin over the receiving subtasks.</summary>
+        Rebalance,
+
+        /// <summary>Every record to every receiving subtask.</summary>
+        Broadcast,
+
+        /// <summary>By key group of the record's key (the generated code picks the target).</summary>
+        Hash,
+    }
+
+    /// <summary>
+    /// The sending side of one exchange edge on one subtask: a batch per receiving subtask, filled
+    /// record by record and sent to the receiver's gate when full, when the sender goes idle
+    /// (<see cref="Flush"/>) and at the end of input.
+    /// </summary>
+    public sealed class ExchangeWriter<T>
+    {
+        private readonly InputGate<T>[] _targets;
+        private readonly Batch<T>?[] _current;
+        private readonly ExchangeKind _kind;
+        private readonly int _channel;
+        private int _nextTarget;
+
+        internal ExchangeWriter(InputGate<T>[] targets, ExchangeKind kind, int channel)
+        {
+            _targets = targets;
+            _current = new Batch<T>?[targets.Length];
+            _kind = kind;
+            _channel = channel;
+
+            // Senders start their round-robin at different receivers, so small inputs spread evenly.
+            _nextTarget = channel % targets.Length;
+        }
+
+        /// <summary>Number of receiving subtasks this writer can reach.</summary>
+        public int TargetCount => _targets.Length;
+
+        /// <summary>Sends a record to one receiving subtask (hash exchange).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void EmitTo(int target, in T record)
+        {
+            Batch<T>? batch = _current[target];
+            if (batch is not null && batch.Count < batch.Items.Length - 1)
+            {
+                batch.Items[batch.Count++] = record;
+                return;
+            }
+
+            AppendSlow(target, record);
+        }
+
+        /// <summary>Sends a record according to the edge's kind (forward, rebalance or broadcast).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Emit(in T record)
+        {
+            switch (_kind)
+            {
+                case ExchangeKind.Broadcast:
+                    for (int i = 0; i < _targets.Length; i++)
+                    {
+                        EmitTo(i, record);
+                    }
+
+                    break;
+                case ExchangeKind.Rebalance:
+                    int target = _nextTarget;
+                    _nextTarget = target + 1 == _targets.Length ? 0 : target + 1;
+                    EmitTo(target, record);
+                    break;
+                default:
+                    EmitTo(0, record);
+                    break;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void AppendSlow(int target, in T record)
+        {
+            Batch<T> batch = _current[target] ??= _targets[target].Rent();
+            batch.Items[batch.Count++] = record;
+            if (batch.Count == batch.Items.Length)
+            {
+                SendCurrent(target);
+            }
+        }
+
+        /// <summary>Sends every partly filled batch.</summary>
+        public void Flush()
+        {
+            for (int i = 0; i < _current.Length; i++)
+            {
+                if (_current[i] is { Count: > 0 })
+                {
+                    SendCurrent(i);
+                }
+            }
+        }
+
+        /// <summary>Flushes, then tells every receiver that this sender has no more records.</summary>
+        public void EndOfInput()
+        {
+            Flush();
+            for (int i = 0; i < _targets.Length; i++)
+            {
+                Batch<T> marker = _targets[i].Rent();
+                marker.Kind = BatchKind.EndOfInput;
+                Send(i, marker);
+            }
+        }
+
+        private void SendCurrent(int target)
+        {
+            Batch<T> batch = _current[target]!;
+            _current[target] = null;
+            Send(target, batch);
+        }
+
+        private void Send(int target, Batch<T> batch)
+        {
+            batch.Channel = _channel;
+            if (!_targets[target].Send(batch))
+            {
+                throw new OperationCanceledException("The job is aborting.");
+            }
+        }
+    }
+}

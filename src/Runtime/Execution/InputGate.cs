@@ -1,0 +1,137 @@
+using System.Collections.Generic;
+using System.Threading;
+
+namespace Weir.Execution
+{
+    /// <summary>The untyped face of an input gate, for the executor.</summary>
+    public abstract class InputGate
+    {
+        /// <summary>How many end-of-input markers the gate waits for (one per sending channel).</summary>
+        public int ChannelCount { get; internal set; }
+    }
+
+    /// <summary>
+    /// The bounded queue of batches in front of one subtask. Any number of upstream subtasks send into
+    /// it; when it is full they block (backpressure), when it is empty the subtask blocks. Batches are
+    /// returned to the gate's pool after use, so the exchange allocates nothing in steady state.
+    /// </summary>
+    public sealed class InputGate<T> : InputGate
+    {
+        private readonly object _lock = new();
+        private readonly Batch<T>[] _ring;
+        private readonly Stack<Batch<T>> _free = new();
+        private readonly int _batchSize;
+        private readonly CancellationToken _abort;
+        private int _head;
+        private int _count;
+        private int _waitingSenders;
+        private bool _receiverWaiting;
+
+        /// <summary>Creates a gate holding at most <paramref name="capacity"/> batches of <paramref name="batchSize"/> records.</summary>
+        public InputGate(int capacity, int batchSize, CancellationToken abort)
+        {
+            _ring = new Batch<T>[capacity];
+            _batchSize = batchSize;
+            _abort = abort;
+        }
+
+        /// <summary>Records per batch.</summary>
+        public int BatchSize => _batchSize;
+
+        /// <summary>Takes an empty batch from the pool (allocating only while the pool warms up).</summary>
+        public Batch<T> Rent()
+        {
+            lock (_lock)
+            {
+                if (_free.Count > 0)
+                {
+                    return _free.Pop();
+                }
+            }
+
+            return new Batch<T>(_batchSize);
+        }
+
+        /// <summary>Returns a consumed batch to the pool.</summary>
+        public void Recycle(Batch<T> batch)
+        {
+            batch.Reset();
+            lock (_lock)
+            {
+                _free.Push(batch);
+            }
+        }
+
+        /// <summary>Enqueues a batch, blocking while the gate is full. False when the job is aborting.</summary>
+        public bool Send(Batch<T> batch)
+        {
+            lock (_lock)
+            {
+                while (_count == _ring.Length)
+                {
+                    if (_abort.IsCancellationRequested)
+                    {
+                        return false;
+                    }
+
+                    _waitingSenders++;
+                    Monitor.Wait(_lock, 50);
+                    _waitingSenders--;
+                }
+
+                _ring[(_head + _count) % _ring.Length] = batch;
+                _count++;
+                if (_receiverWaiting)
+                {
+                    Monitor.PulseAll(_lock);
+                }
+
+                return true;
+            }
+        }
+
+        /// <summary>Dequeues a batch without blocking; null when the gate is empty.</summary>
+        public Batch<T>? TryTake()
+        {
+            lock (_lock)
+            {
+                return _count == 0 ? null : DequeueLocked();
+            }
+        }
+
+        /// <summary>Dequeues a batch, blocking while the gate is empty; null when the job is aborting.</summary>
+        public Batch<T>? Take()
+        {
+            lock (_lock)
+            {
+                while (_count == 0)
+                {
+                    if (_abort.IsCancellationRequested)
+                    {
+                        return null;
+                    }
+
+                    _receiverWaiting = true;
+                    Monitor.Wait(_lock, 50);
+                    _receiverWaiting = false;
+                }
+
+                return DequeueLocked();
+            }
+        }
+
+        private Batch<T> DequeueLocked()
+        {
+            Batch<T> batch = _ring[_head];
+            _ring[_head] = null!;
+            _head = (_head + 1) % _ring.Length;
+            _count--;
+            if (_waitingSenders > 0)
+            {
+                Monitor.PulseAll(_lock);
+            }
+
+            return batch;
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Weir.CompilerServices;
+using Weir.Connectors;
+
+namespace Weir.Execution
+{
+    /// <summary>
+    /// The runnable form of a job, built by generated code: its chains (vertices), the exchange edges
+    /// between them and the factories of their fused bodies. The executor decides parallelism and
+    /// wiring at run time from it.
+    /// </summary>
+    public sealed class JobPlan
+    {
+        private readonly List<ChainVertex> _chains = new();
+        private readonly List<ExchangeEdge> _edges = new();
+
+        /// <summary>Creates an empty plan.</summary>
+        /// <param name="jobName">The job's name.</param>
+        /// <param name="defaultParallelism">The parallelism declared in the pipeline (overridden by the command line).</param>
+        /// <param name="maxParallelism">The max parallelism declared in the pipeline, or null for the default.</param>
+        public JobPlan(string jobName, int defaultParallelism, int? maxParallelism)
+        {
+            JobName = jobName;
+            DefaultParallelism = defaultParallelism;
+            MaxParallelism = maxParallelism;
+        }
+
+        /// <summary>The job's name.</summary>
+        public string JobName { get; }
+
+        /// <summary>The pipeline's default parallelism.</summary>
+        public int DefaultParallelism { get; }
+
+        /// <summary>The pipeline's max parallelism, if set.</summary>
+        public int? MaxParallelism { get; }
+
+        /// <summary>The chains, by index.</summary>
+        public IReadOnlyList<ChainVertex> Chains => _chains;
+
+        /// <summary>The exchange edges, by index.</summary>
+        public IReadOnlyList<ExchangeEdge> Edges => _edges;
+
+        /// <summary>Adds a chain that starts at a source.</summary>
+        public int AddSourceChain<T, TReader, TBody>(ChainInfo info, string sourceId, ISource<T, TReader> source, Func<SubtaskContext, TBody> createBody)
+            where TReader : ISourceReader<T>
+            where TBody : struct, IChainBody<T>
+        {
+            CheckIndex(info);
+            _chains.Add(new SourceVertex<T, TReader, TBody>(info, sourceId, source, createBody));
+            return info.Index;
+        }
+
+        /// <summary>Adds a chain fed by exchanges.</summary>
+        public int AddChain<T, TBody>(ChainInfo info, Func<SubtaskContext, TBody> createBody)
+            where TBody : struct, IChainBody<T>
+        {
+            CheckIndex(info);
+            _chains.Add(new ExchangeVertex<T, TBody>(info, createBody));
+            return info.Index;
+        }
+
+        /// <summary>Adds an exchange edge; returns its index (which generated bodies use to find their output).</summary>
+        public int Connect(int fromChain, int toChain, ExchangeKind kind)
+        {
+            if ((uint)fromChain >= (uint)_chains.Count || (uint)toChain >= (uint)_chains.Count)
+            {
+                throw new ArgumentException($"An edge connects chains {fromChain} and {toChain}, but the plan has {_chains.Count} chains.");
+            }
+
+            if (_chains[toChain] is not ExchangeVertex)
+            {
+                throw new ArgumentException($"Chain {toChain} starts at a source and cannot receive records.");
+            }
+
+            _edges.Add(new ExchangeEdge(_edges.Count, fromChain, toChain, kind));
+            return _edges.Count - 1;
+        }
+
+        private void CheckIndex(ChainInfo info)
+        {
+            if (info.Index != _chains.Count)
+            {
+                throw new ArgumentException($"Chain '{info.Name}' has index {info.Index}, but it is chain number {_chains.Count} of the plan.");
+            }
+        }
+    }
+
+    /// <summary>An exchange between two chains.</summary>
+    public sealed record ExchangeEdge(int Index, int From, int To, ExchangeKind Kind);
+
+    /// <summary>A chain of the plan: knows its record type, so it can create typed gates, writers and subtasks.</summary>
+    public abstract class ChainVertex
+    {
+        private protected ChainVertex(ChainInfo info) => Info = info;
+
+        /// <summary>The chain.</summary>
+        public ChainInfo Info { get; }
+
+        internal abstract Subtask CreateSubtask(SubtaskContext context, InputGate? gate);
+    }
+
+    internal abstract class ExchangeVertex : ChainVertex
+    {
+        private protected ExchangeVertex(ChainInfo info)
+            : base(info)
+        {
+        }
+
+        internal abstract InputGate CreateGate(int capacity, int batchSize, CancellationToken abort);
+
+        internal abstract object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel);
+    }
+
+    internal sealed class SourceVertex<T, TReader, TBody> : ChainVertex
+        where TReader : ISourceReader<T>
+        where TBody : struct, IChainBody<T>
+    {
+        private readonly string _sourceId;
+        private readonly ISource<T, TReader> _source;
+        private readonly Func<SubtaskContext, TBody> _createBody;
+
+        public SourceVertex(ChainInfo info, string sourceId, ISource<T, TReader> source, Func<SubtaskContext, TBody> createBody)
+            : base(info)
+        {
+            _sourceId = sourceId;
+            _source = source;
+            _createBody = createBody;
+        }
+
+        internal override Subtask CreateSubtask(SubtaskContext context, InputGate? gate)
+            => new SourceSubtask<T, TReader, TBody>(context, _source, _sourceId, _createBody);
+    }
+
+    internal sealed class ExchangeVertex<T, TBody> : ExchangeVertex
+        where TBody : struct, IChainBody<T>
+    {
+        private readonly Func<SubtaskContext, TBody> _createBody;
+
+        public ExchangeVertex(ChainInfo info, Func<SubtaskContext, TBody> createBody)
+            : base(info)
+            => _createBody = createBody;
+
+        internal override InputGate CreateGate(int capacity, int batchSize, CancellationToken abort)
+            => new InputGate<T>(capacity, batchSize, abort);
+
+        internal override object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel)
+            => new ExchangeWriter<T>(Array.ConvertAll(targets, g => (InputGate<T>)g), kind, channel);
+
+        internal override Subtask CreateSubtask(SubtaskContext context, InputGate? gate)
+            => new ExchangeSubtask<T, TBody>(context, (InputGate<T>)gate!, _createBody);
+    }
+}

@@ -1,0 +1,187 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Weir.CompilerServices;
+
+namespace Weir.Execution
+{
+    /// <summary>How to run a plan.</summary>
+    /// <param name="Parallelism">The job parallelism (null: the pipeline's default).</param>
+    /// <param name="MaxParallelism">The max parallelism (null: the pipeline's, else Flink's default for the parallelism).</param>
+    /// <param name="GateCapacity">Batches an input gate holds before senders block (backpressure).</param>
+    /// <param name="BatchSize">Records per exchange batch.</param>
+    public sealed record ExecutionOptions(
+        int? Parallelism = null,
+        int? MaxParallelism = null,
+        int GateCapacity = ExecutionDefaults.GateCapacity,
+        int BatchSize = ExecutionDefaults.ExchangeBatchSize);
+
+    /// <summary>How a job run ended.</summary>
+    /// <param name="JobName">The job.</param>
+    /// <param name="Completed">True when all input was processed; false when the run was aborted.</param>
+    /// <param name="Duration">Wall-clock time of the run.</param>
+    /// <param name="Parallelism">The job parallelism used.</param>
+    /// <param name="MaxParallelism">The max parallelism used.</param>
+    public sealed record JobResult(string JobName, bool Completed, TimeSpan Duration, int Parallelism, int MaxParallelism);
+
+    /// <summary>
+    /// Runs a plan in this process: one thread per subtask (chain instance), bounded gates between
+    /// chains. The first failure aborts every subtask and is rethrown as a <see cref="JobFailedException"/>.
+    /// </summary>
+    public sealed class LocalExecutor
+    {
+        private readonly ILogger _logger;
+
+        /// <summary>Creates an executor that logs to <paramref name="logger"/>.</summary>
+        public LocalExecutor(ILogger? logger = null) => _logger = logger ?? NullLogger.Instance;
+
+        /// <summary>
+        /// Runs the plan to its end. <paramref name="stop"/> asks sources to stop reading: the job then
+        /// drains and finishes normally (sinks commit what they received). <paramref name="abort"/>
+        /// stops every subtask at once without committing.
+        /// </summary>
+        public JobResult Execute(JobPlan plan, ExecutionOptions? options = null, CancellationToken stop = default, CancellationToken abort = default)
+        {
+            options ??= new ExecutionOptions();
+            int jobParallelism = options.Parallelism ?? plan.DefaultParallelism;
+            int[] parallelism = plan.Chains.Select(c => c.Info.FixedParallelism ?? jobParallelism).ToArray();
+            int maxParallelism = options.MaxParallelism ?? plan.MaxParallelism ?? KeyGroups.DefaultMaxParallelism(parallelism.DefaultIfEmpty(1).Max());
+            foreach (ChainVertex chain in plan.Chains)
+            {
+                int p = parallelism[chain.Info.Index];
+                if (p < 1 || p > maxParallelism)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(options), $"Chain '{chain.Info.Name}' would run with parallelism {p}, outside [1, max parallelism {maxParallelism}]. Lower --parallelism or raise the job's max parallelism.");
+                }
+            }
+
+            using var abortSource = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(stop, abortSource.Token);
+
+            // Gates: one per subtask of every chain fed by exchanges.
+            var gates = new InputGate[plan.Chains.Count][];
+            foreach (ChainVertex chain in plan.Chains)
+            {
+                if (chain is ExchangeVertex exchange)
+                {
+                    gates[chain.Info.Index] = Enumerable.Range(0, parallelism[chain.Info.Index])
+                        .Select(_ => exchange.CreateGate(options.GateCapacity, options.BatchSize, abortSource.Token))
+                        .ToArray();
+                }
+            }
+
+            // Channels: every sender subtask of every incoming edge is one channel of the receiving gate.
+            var channelOffset = new int[plan.Edges.Count];
+            foreach (ExchangeEdge edge in plan.Edges)
+            {
+                bool pointwise = IsPointwise(edge, parallelism);
+                foreach (InputGate gate in gates[edge.To])
+                {
+                    channelOffset[edge.Index] = gate.ChannelCount;
+                    gate.ChannelCount += pointwise ? 1 : parallelism[edge.From];
+                }
+            }
+
+            var subtasks = new List<Subtask>();
+            foreach (ChainVertex chain in plan.Chains)
+            {
+                int index = chain.Info.Index;
+                for (int i = 0; i < parallelism[index]; i++)
+                {
+                    int subtaskIndex = i;
+                    var context = new SubtaskContext(
+                        plan.JobName,
+                        chain.Info,
+                        subtaskIndex,
+                        parallelism[index],
+                        maxParallelism,
+                        stopSource.Token,
+                        _logger,
+                        edgeIndex => CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, gates, channelOffset));
+                    subtasks.Add(chain.CreateSubtask(context, gates[index]?[i]));
+                }
+            }
+
+            _logger.LogInformation(
+                "Job '{Job}' starting: {Chains} chain(s), {Subtasks} subtask(s), parallelism {Parallelism}, max parallelism {MaxParallelism}",
+                plan.JobName, plan.Chains.Count, subtasks.Count, jobParallelism, maxParallelism);
+            foreach (ChainVertex chain in plan.Chains)
+            {
+                _logger.LogInformation("  chain {Index}: {Name} x{Parallelism}", chain.Info.Index, chain.Info.Name, parallelism[chain.Info.Index]);
+            }
+
+            var failures = new List<Exception>();
+            var clock = Stopwatch.StartNew();
+            bool completed = true;
+            var threads = subtasks.Select(subtask => new Thread(() =>
+            {
+                try
+                {
+                    if (!subtask.Run())
+                    {
+                        Volatile.Write(ref completed, false);
+                    }
+                }
+                catch (OperationCanceledException) when (abortSource.IsCancellationRequested)
+                {
+                    Volatile.Write(ref completed, false);
+                }
+                catch (Exception ex)
+                {
+                    lock (failures)
+                    {
+                        failures.Add(ex);
+                    }
+
+                    abortSource.Cancel();
+                }
+            })
+            {
+                Name = $"weir: {subtask.Context}",
+                IsBackground = true,
+            }).ToList();
+
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            clock.Stop();
+
+            if (failures.Count > 0)
+            {
+                Exception first = failures[0];
+                _logger.LogError(first, "Job '{Job}' failed after {Elapsed} ms: {Message}", plan.JobName, clock.ElapsedMilliseconds, first.Message);
+                throw new JobFailedException(plan.JobName, first);
+            }
+
+            completed &= !abortSource.IsCancellationRequested;
+            _logger.LogInformation(
+                "Job '{Job}' {Outcome} in {Elapsed} ms",
+                plan.JobName, completed ? "finished" : "was aborted", clock.ElapsedMilliseconds);
+            return new JobResult(plan.JobName, completed, clock.Elapsed, jobParallelism, maxParallelism);
+        }
+
+        private static bool IsPointwise(ExchangeEdge edge, int[] parallelism)
+            => edge.Kind == ExchangeKind.Forward && parallelism[edge.From] == parallelism[edge.To];
+
+        private static object CreateWriter(JobPlan plan, int edgeIndex, int fromChain, int subtask, int[] parallelism, InputGate[][] gates, int[] channelOffset)
+        {
+            ExchangeEdge edge = plan.Edges[edgeIndex];
+            if (edge.From != fromChain)
+            {
+                throw new InvalidOperationException($"Chain {fromChain} asked for edge {edgeIndex}, which leaves chain {edge.From}.");
+            }
+
+            var target = (ExchangeVertex)plan.Chains[edge.To];
+            if (IsPointwise(edge, parallelism))
+            {
+                return target.CreateWriter(new[] { gates[edge.To][subtask] }, ExchangeKind.Forward, channelOffset[edgeIndex]);
+            }
+
+            ExchangeKind kind = edge.Kind == ExchangeKind.Forward ? ExchangeKind.Rebalance : edge.Kind;
+            return target.CreateWriter(gates[edge.To], kind, channelOffset[edgeIndex] + subtask);
+        }
+    }
+}

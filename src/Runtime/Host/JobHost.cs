@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using Weir.Execution;
+
+namespace Weir.Hosting
+{
+    /// <summary>
+    /// The command line every job binary has (<c>MyJob run --parallelism 4 ...</c>): parses arguments,
+    /// sets up logging and signals, and runs the job in this process.
+    /// </summary>
+    public static class JobHost
+    {
+        /// <summary>Exit code of a job that finished.</summary>
+        public const int ExitSuccess = 0;
+
+        /// <summary>Exit code of a job that failed.</summary>
+        public const int ExitFailure = 1;
+
+        /// <summary>Exit code of a job stopped by Ctrl+C or SIGTERM (its sinks committed what they received).</summary>
+        public const int ExitStopped = 130;
+
+        /// <summary>Parses <paramref name="args"/> and runs the requested command.</summary>
+        public static int Run(string[] args, JobDefinition job)
+        {
+            RootCommand root = CreateCommandLine(job);
+            return root.Parse(args).Invoke();
+        }
+
+        /// <summary>Builds the job's command line.</summary>
+        public static RootCommand CreateCommandLine(JobDefinition job)
+        {
+            var parallelism = new Option<int?>("--parallelism", "-p")
+            {
+                Description = "Default parallelism of the job's operators (operators with a parallelism set in the pipeline keep it).",
+            };
+            var maxParallelism = new Option<int?>("--max-parallelism")
+            {
+                Description = "Number of key groups, fixed for the life of the job's state. Default: min(max(nextPow2(p + p/2), 128), 32768).",
+            };
+            var logLevel = new Option<LogLevel>("--log-level")
+            {
+                Description = "Least severe log level written to standard error.",
+                DefaultValueFactory = _ => LogLevel.Information,
+            };
+
+            var run = new Command("run", $"Run the job '{job.Name}' in this process.");
+            run.Options.Add(parallelism);
+            run.Options.Add(maxParallelism);
+            run.Options.Add(logLevel);
+            var parameterOptions = new List<(JobParameter Parameter, Option Option)>();
+            foreach (JobParameter parameter in job.Parameters)
+            {
+                Option option = parameter.CreateOption();
+                run.Options.Add(option);
+                parameterOptions.Add((parameter, option));
+            }
+
+            run.Validators.Add(result =>
+            {
+                if (result.GetValue(parallelism) is int p && p < 1)
+                {
+                    result.AddError($"--parallelism must be at least 1 (got {p}).");
+                }
+
+                if (result.GetValue(maxParallelism) is int m && (m < 1 || m > KeyGroups.UpperBound))
+                {
+                    result.AddError($"--max-parallelism must be in [1, {KeyGroups.UpperBound}] (got {m}).");
+                }
+            });
+
+            run.SetAction(result =>
+            {
+                var arguments = new JobArguments();
+                foreach ((JobParameter parameter, Option option) in parameterOptions)
+                {
+                    arguments.Set(parameter.Name, parameter.Read(result, option));
+                }
+
+                var options = new ExecutionOptions(result.GetValue(parallelism), result.GetValue(maxParallelism));
+                return RunInProcess(job, arguments, options, result.GetValue(logLevel));
+            });
+
+            var root = new RootCommand($"Weir job '{job.Name}'.");
+            root.Subcommands.Add(run);
+            return root;
+        }
+
+        private static int RunInProcess(JobDefinition job, JobArguments arguments, ExecutionOptions options, LogLevel level)
+        {
+            using ILoggerFactory loggers = LoggerFactory.Create(builder => builder
+                .SetMinimumLevel(level)
+                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+                .AddSimpleConsole(console =>
+                {
+                    console.SingleLine = true;
+                    console.TimestampFormat = "HH:mm:ss.fff ";
+                }));
+            ILogger logger = loggers.CreateLogger("Weir." + job.Name);
+
+            using var stop = new CancellationTokenSource();
+            using var abort = new CancellationTokenSource();
+            int interrupts = 0;
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                if (Interlocked.Increment(ref interrupts) == 1)
+                {
+                    logger.LogWarning("Stopping: sources stop reading, the job drains and sinks commit. Press Ctrl+C again to abort.");
+                    stop.Cancel();
+                }
+                else
+                {
+                    logger.LogWarning("Aborting without committing.");
+                    abort.Cancel();
+                }
+            };
+            Console.CancelKeyPress += onCancel;
+            using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                logger.LogWarning("SIGTERM: stopping.");
+                stop.Cancel();
+            });
+
+            try
+            {
+                JobPlan plan = job.CreatePlan(arguments);
+                JobResult result = new LocalExecutor(logger).Execute(plan, options, stop.Token, abort.Token);
+                if (!result.Completed)
+                {
+                    return ExitFailure;
+                }
+
+                return stop.IsCancellationRequested ? ExitStopped : ExitSuccess;
+            }
+            catch (JobFailedException)
+            {
+                // Already logged with its cause by the executor.
+                return ExitFailure;
+            }
+            catch (Exception ex) when (ex is ArgumentException or System.IO.IOException or UnauthorizedAccessException)
+            {
+                logger.LogError("Job '{Job}' could not start: {Message}", job.Name, ex.Message);
+                return ExitFailure;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }
+    }
+}

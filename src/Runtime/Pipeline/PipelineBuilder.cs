@@ -1,0 +1,117 @@
+using System;
+using Weir.Connectors;
+
+namespace Weir
+{
+    /// <summary>
+    /// The typed vocabulary of a pipeline definition. A method marked <see cref="PipelineAttribute"/>
+    /// is read by Weir.Generator at build time and compiled into fused operator chains; the C#
+    /// compiler checks its types, the generator checks its shape (WEIR diagnostics). These methods
+    /// are never executed: the job runs from the generated code, so calling them throws.
+    /// </summary>
+    public sealed class PipelineBuilder
+    {
+        private PipelineBuilder()
+        {
+        }
+
+        /// <summary>Sets the job's default parallelism, used when <c>--parallelism</c> is not given.</summary>
+        public PipelineBuilder Parallelism(int parallelism) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Sets the job's max parallelism (the number of key groups), fixed for the life of its state.
+        /// Default: <c>min(max(nextPow2(p + p/2), 128), 32768)</c> as in Flink.
+        /// </summary>
+        public PipelineBuilder MaxParallelism(int maxParallelism) => throw DefinitionOnly.Called();
+
+        /// <summary>Adds a source with an explicit, stable operator ID (sources hold offsets).</summary>
+        public DataStream<T> Source<T, TReader>(string id, ISource<T, TReader> source)
+            where TReader : ISourceReader<T>
+            => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>A stream of records of type <typeparamref name="T"/> in a pipeline definition.</summary>
+    public sealed class DataStream<T>
+    {
+        private DataStream()
+        {
+        }
+
+        /// <summary>Transforms each record. Chained (fused) with its neighbours.</summary>
+        public DataStream<TOut> Map<TOut>(Func<T, TOut> map) => throw DefinitionOnly.Called();
+
+        /// <summary>Keeps the records for which <paramref name="predicate"/> is true.</summary>
+        public DataStream<T> Filter(Func<T, bool> predicate) => throw DefinitionOnly.Called();
+
+        /// <summary>Emits zero or more records per record through the collector.</summary>
+        public DataStream<TOut> FlatMap<TOut>(Action<T, Collector<TOut>> flatMap) => throw DefinitionOnly.Called();
+
+        /// <summary>A non-keyed process function (a struct), with an explicit operator ID.</summary>
+        public DataStream<TOut> Process<TOut>(string id, IProcessFunction<T, TOut> function) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Partitions the stream by key: each record goes to the subtask owning its key group
+        /// (<c>stableHash(key) % maxParallelism</c>). The key type needs a stable hash.
+        /// </summary>
+        public KeyedStream<TKey, T> KeyBy<TKey>(Func<T, TKey> keySelector) => throw DefinitionOnly.Called();
+
+        /// <summary>Merges streams of the same type.</summary>
+        public DataStream<T> Union(params DataStream<T>[] others) => throw DefinitionOnly.Called();
+
+        /// <summary>Distributes records round-robin over the next operator's subtasks.</summary>
+        public DataStream<T> Rebalance() => throw DefinitionOnly.Called();
+
+        /// <summary>Sends every record to every subtask of the next operator.</summary>
+        public DataStream<T> Broadcast() => throw DefinitionOnly.Called();
+
+        /// <summary>Sets the parallelism of the operator that produces this stream.</summary>
+        public DataStream<T> Parallelism(int parallelism) => throw DefinitionOnly.Called();
+
+        /// <summary>Writes the stream to a sink with an explicit, stable operator ID.</summary>
+        public SinkDefinition Sink<TWriter>(string id, ISink<T, TWriter> sink)
+            where TWriter : ISinkWriter<T>
+            => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>A stream partitioned by a key of type <typeparamref name="TKey"/>.</summary>
+    public sealed class KeyedStream<TKey, T>
+    {
+        private KeyedStream()
+        {
+        }
+
+        /// <summary>A keyed process function (a struct, partial when it declares state).</summary>
+        public DataStream<TOut> Process<TOut>(string id, IKeyedProcessFunction<TKey, T, TOut> function) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Folds each key's records with <paramref name="reduce"/> and emits the running result for
+        /// every record (Flink's keyed reduce).
+        /// </summary>
+        public DataStream<T> Reduce(string id, Func<T, T, T> reduce) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Aggregates each key's records into an accumulator and emits the current result for every
+        /// record.
+        /// </summary>
+        public DataStream<TOut> Aggregate<TAcc, TOut>(string id, IAggregateFunction<T, TAcc, TOut> aggregate) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>The end of a stream at a sink.</summary>
+    public sealed class SinkDefinition
+    {
+        private SinkDefinition()
+        {
+        }
+
+        /// <summary>Sets the sink's parallelism.</summary>
+        public SinkDefinition Parallelism(int parallelism) => throw DefinitionOnly.Called();
+    }
+
+    internal static class DefinitionOnly
+    {
+        public static InvalidOperationException Called() => new(
+            "A [Pipeline] method is a declaration compiled by Weir.Generator and is never executed. " +
+            "Run the job through its generated entry point (YourJob.Run(args) or YourJob.Execute(...)); " +
+            "if that method is missing, check that the project references Weir.Generator as an analyzer.");
+    }
+}
