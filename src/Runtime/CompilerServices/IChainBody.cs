@@ -60,6 +60,7 @@ namespace Weir.CompilerServices
             int parallelism,
             int maxParallelism,
             CancellationToken stopToken,
+            CancellationToken abortToken,
             ILogger logger,
             Func<int, object> outputFactory)
         {
@@ -70,6 +71,7 @@ namespace Weir.CompilerServices
             MaxParallelism = maxParallelism;
             KeyGroupRange = KeyGroups.RangeOf(subtaskIndex, parallelism, maxParallelism);
             StopToken = stopToken;
+            AbortToken = abortToken;
             Logger = logger;
             _outputFactory = outputFactory;
         }
@@ -94,6 +96,9 @@ namespace Weir.CompilerServices
 
         /// <summary>Signalled when sources should stop reading.</summary>
         public CancellationToken StopToken { get; }
+
+        /// <summary>Signalled when the job aborts (failure or hard cancel): nothing may be committed.</summary>
+        internal CancellationToken AbortToken { get; }
 
         /// <summary>The job's logger.</summary>
         public ILogger Logger { get; }

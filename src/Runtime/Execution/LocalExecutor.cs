@@ -100,6 +100,7 @@ namespace Weir.Execution
                         parallelism[index],
                         maxParallelism,
                         stopSource.Token,
+                        abortSource.Token,
                         _logger,
                         edgeIndex => CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, gates, channelOffset));
                     subtasks.Add(chain.CreateSubtask(context, gates[index]?[i]));

@@ -74,6 +74,12 @@ namespace Weir.Execution
                 }
 
                 RecordsIn = records;
+                if (Context.AbortToken.IsCancellationRequested)
+                {
+                    // Aborted, not stopped: end without signalling end of input, so nothing downstream commits.
+                    return false;
+                }
+
                 body.EndOfInput();
                 return true;
             }
