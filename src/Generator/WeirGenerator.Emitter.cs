@@ -91,7 +91,8 @@ namespace Weir.Generator
             w.WriteLine("/// <summary>Builds the job's runnable plan for a set of parameter values.</summary>");
             w.OpenBlock($"public static {Rt}.Execution.JobPlan CreatePlan({parameters})");
             string max = job.MaxParallelism?.ToString(CultureInfo.InvariantCulture) ?? "null";
-            w.WriteLine($"var plan = new {Rt}.Execution.JobPlan(JobName, {job.DefaultParallelism ?? 1}, {max});");
+            // Generated locals start with "__" so that they cannot clash with the job parameters in scope.
+            w.WriteLine($"var __plan = new {Rt}.Execution.JobPlan(JobName, {job.DefaultParallelism ?? 1}, {max});");
             foreach (OperatorModel op in job.Operators.Where(o => o.ValueExpression is not null))
             {
                 w.WriteLine($"{op.ValueType} {ValueName(op)} = {op.ValueExpression};");
@@ -105,20 +106,20 @@ namespace Weir.Generator
                 string isStatic = ChainValues(job, chain).Any() ? string.Empty : "static ";
                 if (chain.StartsAtSource)
                 {
-                    w.WriteLine($"plan.AddSourceChain<{head.OutType}, {head.ReaderOrWriterType}, {body}>({ChainInfoName(chain)}, {Literal(head.ExplicitId!)}, {ValueName(head)}, {isStatic}context => new {body}({captured}));");
+                    w.WriteLine($"__plan.AddSourceChain<{head.OutType}, {head.ReaderOrWriterType}, {body}>({ChainInfoName(chain)}, {Literal(head.ExplicitId!)}, {ValueName(head)}, {isStatic}context => new {body}({captured}));");
                 }
                 else
                 {
-                    w.WriteLine($"plan.AddChain<{chain.InType}, {body}>({ChainInfoName(chain)}, {isStatic}context => new {body}({captured}));");
+                    w.WriteLine($"__plan.AddChain<{chain.InType}, {body}>({ChainInfoName(chain)}, {isStatic}context => new {body}({captured}));");
                 }
             }
 
             foreach (EdgeModel edge in job.Edges)
             {
-                w.WriteLine($"plan.Connect({edge.FromChain}, {edge.ToChain}, {Rt}.Execution.ExchangeKind.{edge.Partitioning});");
+                w.WriteLine($"__plan.Connect({edge.FromChain}, {edge.ToChain}, {Rt}.Execution.ExchangeKind.{edge.Partitioning});");
             }
 
-            w.WriteLine("return plan;");
+            w.WriteLine("return __plan;");
             w.CloseBlock();
             w.WriteLine();
         }
@@ -492,9 +493,9 @@ namespace Weir.Generator
 
         private static string ValueName(OperatorModel op) => op.Kind switch
         {
-            OperatorKind.Source => "source" + op.Index.ToString(CultureInfo.InvariantCulture),
-            OperatorKind.Sink => "sink" + op.Index.ToString(CultureInfo.InvariantCulture),
-            _ => "function" + op.Index.ToString(CultureInfo.InvariantCulture),
+            OperatorKind.Source => "__source" + op.Index.ToString(CultureInfo.InvariantCulture),
+            OperatorKind.Sink => "__sink" + op.Index.ToString(CultureInfo.InvariantCulture),
+            _ => "__function" + op.Index.ToString(CultureInfo.InvariantCulture),
         };
 
         private static string ChainTypeName(ChainModel chain) => "__WeirChain" + chain.Index.ToString(CultureInfo.InvariantCulture);

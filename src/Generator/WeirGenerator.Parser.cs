@@ -73,7 +73,7 @@ namespace Weir.Generator
 
         private static JobParseResult Parse(SemanticModel classModel, ClassDeclarationSyntax declaration, INamedTypeSymbol type, string jobName, CancellationToken cancellation)
         {
-            if (!type.IsStatic || type.ContainingType is not null || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            if (!type.IsStatic || type.IsGenericType || type.ContainingType is not null || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 return Fail(DiagnosticInfo.Create(DiagnosticDescriptors.JobClassShape, IdentifierOf(declaration), type.Name));
             }
@@ -235,7 +235,7 @@ namespace Weir.Generator
 
         private object? Invoke(object receiver, IMethodSymbol method, InvocationExpressionSyntax invocation)
         {
-            SeparatedSyntaxList<ArgumentSyntax> args = invocation.ArgumentList.Arguments;
+            IReadOnlyList<ArgumentSyntax> args = InParameterOrder(invocation.ArgumentList.Arguments, method);
             string owner = method.ContainingType.OriginalDefinition.ToDisplayString();
             switch (receiver, owner, method.Name)
             {
@@ -274,7 +274,24 @@ namespace Weir.Generator
             }
         }
 
-        private object? InvokeStream(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args)
+        /// <summary>The arguments in the order of the parameters they bind to (named arguments may come in any order).</summary>
+        private static IReadOnlyList<ArgumentSyntax> InParameterOrder(SeparatedSyntaxList<ArgumentSyntax> args, IMethodSymbol method)
+        {
+            if (!args.Any(a => a.NameColon is not null))
+            {
+                return args;
+            }
+
+            return args
+                .Select((arg, position) => (arg, position: arg.NameColon is { } name
+                    ? method.Parameters.FirstOrDefault(p => p.Name == name.Name.Identifier.ValueText)?.Ordinal ?? position
+                    : position))
+                .OrderBy(a => a.position)
+                .Select(a => a.arg)
+                .ToArray();
+        }
+
+        private object? InvokeStream(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
         {
             string t = TypeName(method.ContainingType.TypeArguments[0]);
             switch (method.Name)
@@ -346,7 +363,7 @@ namespace Weir.Generator
             }
         }
 
-        private object? InvokeKeyed(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args)
+        private object? InvokeKeyed(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
         {
             string t = TypeName(method.ContainingType.TypeArguments[1]);
             int op;
@@ -381,7 +398,7 @@ namespace Weir.Generator
 
         private static StreamValue Stream(int op) => new(new[] { new InputModel(op, Partitioning.Forward) }, null);
 
-        private int AddOperator(OperatorKind kind, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, StreamValue? input, string inType, string outType)
+        private int AddOperator(OperatorKind kind, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args, StreamValue? input, string inType, string outType)
         {
             int index = _operators.Count;
             var draft = new OperatorDraft(index, kind, invocation, inType, outType, input?.Inputs ?? Array.Empty<InputModel>());
@@ -406,14 +423,14 @@ namespace Weir.Generator
             return index;
         }
 
-        private int AddFunctionOperator(OperatorKind kind, StreamValue stream, InvocationExpressionSyntax invocation, SeparatedSyntaxList<ArgumentSyntax> args, IMethodSymbol method, string inType, string outType)
+        private int AddFunctionOperator(OperatorKind kind, StreamValue stream, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args, IMethodSymbol method, string inType, string outType)
         {
             int op = AddOperator(kind, invocation, args, stream, inType, outType);
             _operators[op].Function = ReadFunction(args, 0, method, kind.ToString(), kind + "_" + op.ToString(CultureInfo.InvariantCulture));
             return op;
         }
 
-        private void SetValue(int op, SeparatedSyntaxList<ArgumentSyntax> args, int argument, string what, string readerOrWriter)
+        private void SetValue(int op, IReadOnlyList<ArgumentSyntax> args, int argument, string what, string readerOrWriter)
         {
             if (args.Count <= argument)
             {
@@ -436,7 +453,7 @@ namespace Weir.Generator
             }
         }
 
-        private void SetFunctionStruct(int op, SeparatedSyntaxList<ArgumentSyntax> args, bool keyed)
+        private void SetFunctionStruct(int op, IReadOnlyList<ArgumentSyntax> args, bool keyed)
         {
             if (args.Count < 2)
             {
@@ -487,7 +504,7 @@ namespace Weir.Generator
             draft.States = states.ToEquatableArray();
         }
 
-        private FunctionModel? ReadFunction(SeparatedSyntaxList<ArgumentSyntax> args, int argument, IMethodSymbol method, string what, string generatedName)
+        private FunctionModel? ReadFunction(IReadOnlyList<ArgumentSyntax> args, int argument, IMethodSymbol method, string what, string generatedName)
         {
             if (args.Count <= argument || method.Parameters[argument].Type is not INamedTypeSymbol { DelegateInvokeMethod: { } invoke })
             {
@@ -534,7 +551,7 @@ namespace Weir.Generator
             return null;
         }
 
-        private int? ConstantParallelism(SeparatedSyntaxList<ArgumentSyntax> args, SyntaxNode invocation)
+        private int? ConstantParallelism(IReadOnlyList<ArgumentSyntax> args, SyntaxNode invocation)
         {
             object? value = args.Count == 1 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
             if (value is int p && p >= 1 && p <= MaxParallelismUpperBound)
@@ -606,12 +623,15 @@ namespace Weir.Generator
 
         private JobParseResult Finish(INamedTypeSymbol type, ClassDeclarationSyntax declaration, MethodDeclarationSyntax method, string jobName, EquatableArray<ParameterModel> parameters)
         {
-            if (!_operators.Any(o => o.Kind == OperatorKind.Source))
+            // Each missing piece is reported once: a job without a source cannot have a sink, and in a job
+            // without a sink every dangling operator would repeat WEIR0102.
+            bool hasSource = _operators.Any(o => o.Kind == OperatorKind.Source);
+            bool hasSink = _operators.Any(o => o.Kind == OperatorKind.Sink);
+            if (!hasSource)
             {
                 Report(DiagnosticDescriptors.NoSource, method.Identifier.Parent, jobName);
             }
-
-            if (!_operators.Any(o => o.Kind == OperatorKind.Sink))
+            else if (!hasSink)
             {
                 Report(DiagnosticDescriptors.NoSink, method.Identifier.Parent, jobName);
             }
@@ -625,7 +645,7 @@ namespace Weir.Generator
                 }
             }
 
-            foreach (OperatorDraft op in _operators.Where(o => o.Kind != OperatorKind.Sink && consumers[o.Index].Count == 0))
+            foreach (OperatorDraft op in _operators.Where(o => hasSink && o.Kind != OperatorKind.Sink && consumers[o.Index].Count == 0))
             {
                 Report(DiagnosticDescriptors.UnreachableOperator, op.Syntax, op.Describe());
             }

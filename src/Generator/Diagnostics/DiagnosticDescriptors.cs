@@ -17,10 +17,10 @@ namespace Weir.Generator.Diagnostics
             "WEIR0000", "Weir.Generator failed", "Weir.Generator failed on job '{0}': {1}",
             "The generator hit an unexpected error; this is a bug in Weir. The job's code was not generated.");
 
-        /// <summary>Format: <c>"Job class '{0}' must be a top-level 'static partial' class"</c>.</summary>
+        /// <summary>Format: <c>"Job class '{0}' must be a top-level, non-generic 'static partial' class"</c>.</summary>
         public static readonly DiagnosticDescriptor JobClassShape = Create(
-            "WEIR0001", "Job class must be a top-level static partial class", "Job class '{0}' must be a top-level 'static partial' class",
-            "The generator adds the job's entry point and fused chains to the job class, so it must be partial, static and not nested.");
+            "WEIR0001", "Job class must be a top-level static partial class", "Job class '{0}' must be a top-level, non-generic 'static partial' class",
+            "The generator adds the job's entry point and fused chains to the job class, so it must be partial, static, not generic and not nested.");
 
         /// <summary>Format: <c>"Job '{0}' must have exactly one method marked [Pipeline]; found {1}"</c>.</summary>
         public static readonly DiagnosticDescriptor PipelineMethodCount = Create(

@@ -8,6 +8,10 @@ namespace Weir.Generator.Helpers
         private readonly StringBuilder _text = new();
         private int _indentation;
 
+        /// <summary>
+        /// Writes a line at the current indentation. Only the first line of a multi-line text is
+        /// indented: such text is copied user code, whose later lines may be inside a verbatim string.
+        /// </summary>
         public void WriteLine(string line = "")
         {
             if (line.Length == 0)
@@ -16,10 +20,7 @@ namespace Weir.Generator.Helpers
                 return;
             }
 
-            foreach (string part in line.Replace("\r\n", "\n").Split('\n'))
-            {
-                _text.Append(' ', 4 * _indentation).Append(part).Append('\n');
-            }
+            _text.Append(' ', 4 * _indentation).Append(line.Replace("\r\n", "\n")).Append('\n');
         }
 
         /// <summary>Writes a line verbatim, without indentation (copied user code keeps its own layout).</summary>

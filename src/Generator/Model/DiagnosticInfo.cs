@@ -1,5 +1,6 @@
 using System;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 using Weir.Generator.Helpers;
 
@@ -17,9 +18,22 @@ namespace Weir.Generator.Model
                 return null;
             }
 
-            Location location = node.GetLocation();
+            Location location = Location.Create(node.SyntaxTree, DiagnosticSpan(node));
             return location.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
         }
+
+        /// <summary>
+        /// The part of a node a diagnostic points at: a declaration's name (not its attributes and
+        /// body), and a call from its method name on (a call in a fluent chain otherwise starts at the
+        /// chain's first receiver, lines above the operator it is about).
+        /// </summary>
+        private static TextSpan DiagnosticSpan(SyntaxNode node) => node switch
+        {
+            BaseTypeDeclarationSyntax type => type.Identifier.Span,
+            MethodDeclarationSyntax method => method.Identifier.Span,
+            InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access } => TextSpan.FromBounds(access.Name.SpanStart, node.Span.End),
+            _ => node.Span,
+        };
     }
 
     /// <summary>An equatable diagnostic (dotnet/roslyn#68291 work-around, as in dotnet/runtime's generators).</summary>

@@ -1,0 +1,268 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Weir.Execution;
+using Weir.State;
+
+namespace Weir.Benchmarks.KeyedCount;
+
+/// <summary>
+/// <c>keyed-count-breakdown</c>: single-threaded loops that add one piece of Weir's per-record work at
+/// a time to the hand-written loop (hashing to a key group, per-key-group maps, the state table and
+/// ValueState, the collector and sink), then the full job at parallelism 1. The differences between
+/// consecutive rows estimate what each piece costs without a profiler. Diagnostic only: it is not part
+/// of the benchmark contract.
+/// </summary>
+public static class KeyedCountBreakdown
+{
+    private const int MaxParallelism = 128; // Weir's default for parallelism 1 and 2.
+
+    // Read at run time, as generated code reads it from its context, so the JIT cannot turn the key
+    // group's modulo into a mask.
+    private static int s_maxParallelism = MaxParallelism;
+
+    private sealed record Step(string Name, Func<long, long, long> Run, bool SumsValues = false);
+
+    /// <summary>Runs every step <c>--repeat</c> times (interleaved) and prints the medians.</summary>
+    public static int Run(KeyedCountOptions options)
+    {
+        var steps = new List<Step>
+        {
+            new("1 loop: Dictionary<long,long> (variant a)", (n, k) => KeyedCountBenchmark.RunLoop(n, k).CountSum),
+            new("2 + StableHash.Of + KeyGroups.Of/Subtask (as emitted)", HashedLoop),
+            new("3 + one Dictionary per key group (128 maps)", KeyGroupMapsLoop),
+            new("4 + KeyedStateTable.Select + ValueState get/set", StateTableLoop),
+            new("4' = 4 with one key->slot map per subtask (not per key group)", SingleMapStateLoop),
+            new("5 + ProcessContext, Collector, checksum writer", FullBodyLoop),
+            new("6 Weir job, parallelism 1 (2 threads, hash exchange)", (n, k) => KeyedCountBenchmark.RunWeir(n, k, 1, checksum: true)!.Value.CountSum),
+            new("6' Weir job, parallelism 1, exchange batches of 8192", (n, k) => RunWeirBatch(n, k, 8192)),
+            new("7 exchange only: source -> rebalance -> sum sink, p=1", RunExchangeOnly, SumsValues: true),
+        };
+
+        Checksum expected = KeyedCountBenchmark.Expected(options.Records, options.Keys);
+        foreach (Step step in steps)
+        {
+            long warm = Math.Min(options.WarmupRecords, options.Records);
+            if (warm > 0)
+            {
+                step.Run(warm, options.Keys);
+            }
+        }
+
+        var times = steps.ToDictionary(s => s, _ => new List<double>());
+        bool ok = true;
+        for (int r = 1; r <= options.Repeat; r++)
+        {
+            foreach (Step step in steps)
+            {
+                GC.Collect();
+                long start = Stopwatch.GetTimestamp();
+                long sum = step.Run(options.Records, options.Keys);
+                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                times[step].Add(seconds);
+                Console.Error.WriteLine($"  run {r}/{options.Repeat} {step.Name}: {seconds:F3} s");
+                if (sum != (step.SumsValues ? ValueSum(options.Records) : expected.CountSum))
+                {
+                    Console.Error.WriteLine($"  OUTPUT MISMATCH in {step.Name}: checksum {sum}");
+                    ok = false;
+                }
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"keyed-count-breakdown: {options.Records:N0} records, {options.Keys:N0} keys, median of {options.Repeat}; single-threaded unless noted");
+        Console.WriteLine();
+        Console.WriteLine("| step | median time | ns/record | records/s | ratio vs step 1 |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        double baseline = Median(times[steps[0]]);
+        foreach (Step step in steps)
+        {
+            double t = Median(times[step]);
+            Console.WriteLine($"| {step.Name} | {t:F3} s | {t * 1e9 / options.Records:F1} | {options.Records / t / 1e6:F2} M | {baseline / t:F2} |");
+        }
+
+        return ok ? 0 : 1;
+    }
+
+    private static double Median(List<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static long ValueSum(long records) => unchecked(records * (records - 1) / 2);
+
+    private static long RunExchangeOnly(long records, long keys)
+    {
+        ClickSumSink.Reset();
+        JobResult result = new LocalExecutor().Execute(ExchangeOnlyJob.CreatePlan(records, keys), new ExecutionOptions(Parallelism: 1));
+        return result.Completed ? ClickSumSink.Total : throw new InvalidOperationException("The Weir run did not complete.");
+    }
+
+    private static long RunWeirBatch(long records, long keys, int batchSize)
+    {
+        ChecksumSink.Reset();
+        JobResult result = new LocalExecutor().Execute(
+            KeyedCountCheckedJob.CreatePlan(records, keys),
+            new ExecutionOptions(Parallelism: 1, BatchSize: batchSize));
+        return result.Completed ? ChecksumSink.Total.CountSum : throw new InvalidOperationException("The Weir run did not complete.");
+    }
+
+    /// <summary>Step 2: the loop, plus the key-group computation the exchange and the operator both do.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long HashedLoop(long records, long keys)
+    {
+        var generator = new ClickGenerator(keys);
+        var counts = new Dictionary<long, long>();
+        int maxParallelism = s_maxParallelism;
+        long countSum = 0;
+        long groups = 0;
+        for (long i = 0; i < records; i++)
+        {
+            Click click = generator.Generate(i);
+            int keyGroup = KeyGroups.Of(StableHash.Of(click.Key), maxParallelism);
+            groups += KeyGroups.Subtask(keyGroup, maxParallelism, 1);
+            ref long count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, click.Key, out _);
+            count++;
+            countSum += count;
+        }
+
+        GC.KeepAlive(groups);
+        return countSum;
+    }
+
+    /// <summary>Step 3: counts in one map per key group, as KeyedStateTable stores keys (no state columns).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long KeyGroupMapsLoop(long records, long keys)
+    {
+        var generator = new ClickGenerator(keys);
+        var maps = new Dictionary<long, long>[MaxParallelism];
+        for (int i = 0; i < maps.Length; i++)
+        {
+            maps[i] = new Dictionary<long, long>();
+        }
+
+        int maxParallelism = s_maxParallelism;
+        long countSum = 0;
+        for (long i = 0; i < records; i++)
+        {
+            Click click = generator.Generate(i);
+            int keyGroup = KeyGroups.Of(StableHash.Of(click.Key), maxParallelism);
+            ref long count = ref CollectionsMarshal.GetValueRefOrAddDefault(maps[keyGroup], click.Key, out _);
+            count++;
+            countSum += count;
+        }
+
+        return countSum;
+    }
+
+    /// <summary>Step 4: Weir's own state table (key -> slot per key group) and a ValueState column.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long StateTableLoop(long records, long keys)
+    {
+        var generator = new ClickGenerator(keys);
+        var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
+        ValueState<long> state = table.Value<long>("count");
+        int maxParallelism = s_maxParallelism;
+        long countSum = 0;
+        for (long i = 0; i < records; i++)
+        {
+            Click click = generator.Generate(i);
+            long key = click.Key;
+            table.Select(KeyGroups.Of(StableHash.Of(key), maxParallelism), in key);
+            long count = state.Value + 1;
+            state.Value = count;
+            countSum += count;
+        }
+
+        return countSum;
+    }
+
+    /// <summary>Step 5: what the generated chain body does per record, minus the exchange.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long FullBodyLoop(long records, long keys)
+    {
+        var generator = new ClickGenerator(keys);
+        var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
+        ValueState<long> state = table.Value<long>("count");
+        var context = new ProcessContext<long>();
+        var collector = new Collector<KeyCount>();
+        var sink = new ChecksumSink();
+        ChecksumSink.Reset();
+        ChecksumWriter writer = sink.CreateWriter(new Weir.Connectors.SinkContext("out", 0, 1));
+        int maxParallelism = s_maxParallelism;
+        for (long i = 0; i < records; i++)
+        {
+            Click click = generator.Generate(i);
+            long key = click.Key;
+            table.Select(KeyGroups.Of(StableHash.Of(key), maxParallelism), in key);
+            context.SetCurrentKey(in key);
+            long count = state.Value + 1;
+            state.Value = count;
+            collector.Collect(new KeyCount(click.Key, count));
+            ReadOnlySpan<KeyCount> emitted = collector.Items;
+            for (int j = 0; j < emitted.Length; j++)
+            {
+                writer.Write(in emitted[j]);
+            }
+
+            collector.Reset();
+        }
+
+        writer.Finish();
+        return ChecksumSink.Total.CountSum;
+    }
+
+    /// <summary>
+    /// Step 4': the same work as step 4 (key group computed, key -> slot, a 16-byte value+presence
+    /// entry per slot) with one key -> slot map per subtask instead of one per key group; each slot
+    /// remembers its key group (written once, on insertion), which is what a snapshot needs to cut
+    /// state by key-group range.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long SingleMapStateLoop(long records, long keys)
+    {
+        var generator = new ClickGenerator(keys);
+        var slots = new Dictionary<long, int>();
+        var entries = new Entry[64];
+        var keyGroupOfSlot = new int[64];
+        int slotCount = 0;
+        int maxParallelism = s_maxParallelism;
+        long countSum = 0;
+        for (long i = 0; i < records; i++)
+        {
+            Click click = generator.Generate(i);
+            long key = click.Key;
+            int keyGroup = KeyGroups.Of(StableHash.Of(key), maxParallelism);
+            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(slots, key, out bool exists);
+            if (!exists)
+            {
+                if (slotCount == entries.Length)
+                {
+                    Array.Resize(ref entries, entries.Length * 2);
+                    Array.Resize(ref keyGroupOfSlot, keyGroupOfSlot.Length * 2);
+                }
+
+                keyGroupOfSlot[slotCount] = keyGroup;
+                slot = slotCount++;
+            }
+
+            ref Entry entry = ref entries[slot];
+            long count = (entry.HasValue ? entry.Value : 0) + 1;
+            entry.Value = count;
+            entry.HasValue = true;
+            countSum += count;
+        }
+
+        return countSum;
+    }
+
+    private struct Entry
+    {
+        public long Value;
+        public bool HasValue;
+    }
+}

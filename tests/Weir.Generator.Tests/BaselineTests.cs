@@ -1,0 +1,184 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using Xunit;
+
+namespace Weir.Generator.Tests;
+
+/// <summary>
+/// The generated code of representative jobs, compared with checked-in baselines
+/// (Baselines/&lt;Name&gt;.g.cs.txt). Set WEIR_UPDATE_BASELINES=1 to rewrite them instead; see README.md.
+/// </summary>
+public sealed class BaselineTests
+{
+    private const string UpdateVariable = "WEIR_UPDATE_BASELINES";
+
+    [Fact]
+    public void WordCount() => AssertBaseline(nameof(WordCount), """
+        using System;
+        using Weir;
+
+        namespace WordCount;
+
+        [Job("word-count")]
+        public static partial class WordCountJob
+        {
+            [Pipeline]
+            private static void Define(
+                PipelineBuilder p,
+                [Option("A text file, or a directory of text files.")] string input,
+                [Option("Directory for the output files (part-NNNN.txt).")] string output)
+                => p
+                    .Source("lines", Sources.TextLines(input))
+                    .FlatMap<string>(SplitWords)
+                    .KeyBy(word => word)
+                    .Process("running-counts", new RunningCount())
+                    .Sink("counts", Sinks.TextFiles<WordCountLine>(output));
+
+            internal static void SplitWords(string line, Collector<string> words)
+            {
+                foreach (string word in line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    words.Collect(word.ToLowerInvariant());
+                }
+            }
+        }
+
+        public struct RunningCount : IKeyedProcessFunction<string, string, WordCountLine>
+        {
+            [State("count")]
+            private ValueState<long> _count;
+
+            public void Process(in string word, ProcessContext<string> context, Collector<WordCountLine> output)
+            {
+                long count = _count.Value + 1;
+                _count.Value = count;
+                output.Collect(new WordCountLine(word, count));
+            }
+        }
+
+        public readonly record struct WordCountLine(string Word, long Count) : ISpanFormattable
+        {
+            public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
+                => destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Word}\t{Count}", out charsWritten);
+
+            public string ToString(string? format, IFormatProvider? formatProvider) => $"{Word}\t{Count}";
+        }
+        """);
+
+    [Fact]
+    public void UnionBroadcastReduce() => AssertBaseline(nameof(UnionBroadcastReduce), """
+        using Weir;
+
+        namespace Shop.Jobs;
+
+        public readonly record struct Sale(string Store, decimal Amount);
+
+        [Job("sales")]
+        public static partial class SalesJob
+        {
+            [Pipeline]
+            private static void Define(PipelineBuilder p, int stores = 3)
+            {
+                p.Parallelism(4).MaxParallelism(128);
+                var online = p.Source("online", Sources.FromArray(new[] { new Sale("web", 10m) }));
+                var retail = p.Source("retail", Sources.FromArray(new[] { new Sale("s1", 5m) })).Parallelism(2);
+                var sales = online.Union(retail).Filter(static sale => sale.Amount > 0);
+                sales
+                    .KeyBy(sale => sale.Store)
+                    .Reduce("totals", (a, b) => a with { Amount = a.Amount + b.Amount })
+                    .Sink("totals-out", Sinks.Discard<Sale>());
+                sales
+                    .Map(sale => sale.Store)
+                    .Broadcast()
+                    .Sink("audit", Sinks.TextLines("audit"))
+                    .Parallelism(1);
+            }
+        }
+        """);
+
+    [Fact]
+    public void KeyedAggregate() => AssertBaseline(nameof(KeyedAggregate), """
+        using System;
+        using Weir;
+        using Weir.Connectors;
+
+        namespace Telemetry;
+
+        public enum Region
+        {
+            North,
+            South,
+        }
+
+        public readonly record struct Reading(Region Region, int Sensor, double Value);
+
+        public struct Readings : IRecordGenerator<Reading>
+        {
+            public Reading Generate(long index) => new((Region)(index % 2), (int)(index % 7), index * 0.5);
+        }
+
+        public struct Mean : IAggregateFunction<Reading, (double Sum, long Count), double>
+        {
+            public (double Sum, long Count) CreateAccumulator() => (0, 0);
+
+            public void Add(in Reading value, ref (double Sum, long Count) accumulator)
+                => accumulator = (accumulator.Sum + value.Value, accumulator.Count + 1);
+
+            public double GetResult(in (double Sum, long Count) accumulator) => accumulator.Sum / accumulator.Count;
+        }
+
+        [Job("sensor-means")]
+        public static partial class SensorMeans
+        {
+            [Pipeline]
+            private static void Define(PipelineBuilder p, long count = 1000, [Option("Output directory.", Name = "--out")] string output = "means") => p
+                .Source("readings", Sources.Generate<Reading, Readings>(count))
+                .Filter(r => !double.IsNaN(r.Value))
+                .KeyBy(r => (r.Region, r.Sensor))
+                .Aggregate("means", new Mean())
+                .Rebalance()
+                .Sink("out", Sinks.TextFiles<double>(output));
+        }
+        """);
+
+    private static void AssertBaseline(string name, string source, [CallerFilePath] string testFile = "")
+    {
+        GeneratorRun run = GeneratorHarness.Run(source);
+        Assert.True(run.GeneratorDiagnostics.IsEmpty && !run.CompileProblems.Any(), run.Describe());
+        string actual = Normalize(run.SingleSource);
+
+        string fileName = name + ".g.cs.txt";
+        string sourceDirectory = Path.Combine(Path.GetDirectoryName(testFile)!, "Baselines");
+        if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
+        {
+            Directory.CreateDirectory(sourceDirectory);
+            File.WriteAllText(Path.Combine(sourceDirectory, fileName), actual);
+            return;
+        }
+
+        // The source tree when it is there (the usual case), else the copy next to the test assembly.
+        string path = Path.Combine(sourceDirectory, fileName);
+        if (!File.Exists(path))
+        {
+            path = Path.Combine(AppContext.BaseDirectory, "Baselines", fileName);
+        }
+
+        Assert.True(File.Exists(path), $"Baseline {fileName} is missing; run the tests with {UpdateVariable}=1 to create it.");
+        string expected = Normalize(File.ReadAllText(path));
+        if (expected != actual)
+        {
+            string[] expectedLines = expected.Split('\n');
+            string[] actualLines = actual.Split('\n');
+            int line = Enumerable.Range(0, Math.Min(expectedLines.Length, actualLines.Length)).FirstOrDefault(i => expectedLines[i] != actualLines[i], Math.Min(expectedLines.Length, actualLines.Length));
+            Assert.Fail(
+                $"Generated code differs from {fileName} at line {line + 1}:{Environment.NewLine}" +
+                $"  expected: {(line < expectedLines.Length ? expectedLines[line] : "<end of file>")}{Environment.NewLine}" +
+                $"  actual:   {(line < actualLines.Length ? actualLines[line] : "<end of file>")}{Environment.NewLine}" +
+                $"If the change is intended, run the tests with {UpdateVariable}=1 and review the baseline diff.");
+        }
+    }
+
+    private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).TrimStart('\uFEFF');
+}
