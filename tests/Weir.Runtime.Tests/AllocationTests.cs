@@ -16,7 +16,8 @@ public sealed class AllocationTests
         // Source thread: generate -> map -> filter -> key-by exchange (1.5M records after warm-up).
         long sourceBytes = AllocationProbeJob.SourceBytesAtEnd - AllocationProbeJob.SourceBytesAtWarm;
 
-        // Receiving thread: gate -> key lookup -> process with two value states -> sink.
+        // Keyed side: key lookup -> process with two value states -> sink (at parallelism 1 it runs on
+        // the source thread, fed batch by batch; the probe measures that thread).
         long sinkBytes = AllocationProbeSink.SinkBytesAtEnd - AllocationProbeSink.SinkBytesAtWarm;
 
         Assert.True(AllocationProbeJob.SourceBytesAtWarm > 0 && AllocationProbeSink.SinkBytesAtWarm > 0, "the probes did not run");

@@ -20,6 +20,22 @@ namespace Weir.Execution
     }
 
     /// <summary>
+    /// A chain that runs on its producer's thread: when both ends of its only input edge have
+    /// parallelism 1, a thread hop and a queue would only add cost, so the producer hands it whole
+    /// batches directly (one interface call per batch, none per record).
+    /// </summary>
+    internal interface IDirectConsumer<T>
+    {
+        void Consume(ReadOnlySpan<T> records);
+
+        void Flush();
+
+        void EndOfInput();
+
+        void Close();
+    }
+
+    /// <summary>
     /// The sending side of one exchange edge on one subtask: a batch per receiving subtask, filled
     /// record by record and sent to the receiver's gate when full, when the sender goes idle
     /// (<see cref="Flush"/>) and at the end of input.
@@ -30,6 +46,7 @@ namespace Weir.Execution
         private readonly Batch<T>?[] _current;
         private readonly ExchangeKind _kind;
         private readonly int _channel;
+        private readonly IDirectConsumer<T>? _direct;
         private int _nextTarget;
 
         internal ExchangeWriter(InputGate<T>[] targets, ExchangeKind kind, int channel)
@@ -43,8 +60,16 @@ namespace Weir.Execution
             _nextTarget = channel % targets.Length;
         }
 
+        internal ExchangeWriter(IDirectConsumer<T> direct, int batchSize)
+        {
+            _targets = Array.Empty<InputGate<T>>();
+            _current = new Batch<T>?[] { new Batch<T>(batchSize) };
+            _kind = ExchangeKind.Forward;
+            _direct = direct;
+        }
+
         /// <summary>Number of receiving subtasks this writer can reach.</summary>
-        public int TargetCount => _targets.Length;
+        public int TargetCount => _direct is null ? _targets.Length : 1;
 
         /// <summary>Sends a record to one receiving subtask (hash exchange).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -98,6 +123,13 @@ namespace Weir.Execution
         /// <summary>Sends every partly filled batch.</summary>
         public void Flush()
         {
+            if (_direct is not null)
+            {
+                SendCurrent(0);
+                _direct.Flush();
+                return;
+            }
+
             for (int i = 0; i < _current.Length; i++)
             {
                 if (_current[i] is { Count: > 0 })
@@ -111,6 +143,12 @@ namespace Weir.Execution
         public void EndOfInput()
         {
             Flush();
+            if (_direct is not null)
+            {
+                _direct.EndOfInput();
+                return;
+            }
+
             for (int i = 0; i < _targets.Length; i++)
             {
                 Batch<T> marker = _targets[i].Rent();
@@ -121,6 +159,14 @@ namespace Weir.Execution
 
         private void SendCurrent(int target)
         {
+            if (_direct is not null)
+            {
+                Batch<T> own = _current[0]!;
+                _direct.Consume(own.Records);
+                own.Reset();
+                return;
+            }
+
             Batch<T> batch = _current[target]!;
             _current[target] = null;
             Send(target, batch);

@@ -111,6 +111,9 @@ namespace Weir.Execution
         internal abstract InputGate CreateGate(int capacity, int batchSize, CancellationToken abort);
 
         internal abstract object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel);
+
+        /// <summary>Creates this chain's single subtask to run on its producer's thread, and the writer that feeds it.</summary>
+        internal abstract (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize);
     }
 
     internal sealed class SourceVertex<T, TReader, TBody> : ChainVertex
@@ -150,5 +153,36 @@ namespace Weir.Execution
 
         internal override Subtask CreateSubtask(SubtaskContext context, InputGate? gate)
             => new ExchangeSubtask<T, TBody>(context, (InputGate<T>)gate!, _createBody);
+
+        internal override (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize)
+        {
+            var consumer = new DirectConsumer(_createBody(context));
+            return (new ExchangeWriter<T>(consumer, batchSize), consumer);
+        }
+
+        private sealed class DirectConsumer : IDirectConsumer<T>, IDisposable
+        {
+            private TBody _body;
+            private bool _closed;
+
+            public DirectConsumer(TBody body) => _body = body;
+
+            public void Consume(ReadOnlySpan<T> records) => _body.ProcessBatch(records);
+
+            public void Flush() => _body.Flush();
+
+            public void EndOfInput() => _body.EndOfInput();
+
+            public void Close()
+            {
+                if (!_closed)
+                {
+                    _closed = true;
+                    _body.Close();
+                }
+            }
+
+            public void Dispose() => Close();
+        }
     }
 }

@@ -16,11 +16,18 @@ namespace Weir.Execution
 
         /// <summary>The key group of a stable key hash.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int Of(ulong stableHash, int maxParallelism) => (int)(stableHash % (uint)maxParallelism);
+        public static int Of(ulong stableHash, int maxParallelism)
+        {
+            // For a power of two (every default max parallelism) the remainder is a mask: a 64-bit
+            // division per record would cost more than the rest of the routing.
+            uint max = (uint)maxParallelism;
+            return (max & (max - 1)) == 0 ? (int)(stableHash & (max - 1)) : (int)(stableHash % max);
+        }
 
         /// <summary>The subtask that owns a key group.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int Subtask(int keyGroup, int maxParallelism, int parallelism) => keyGroup * parallelism / maxParallelism;
+        public static int Subtask(int keyGroup, int maxParallelism, int parallelism)
+            => parallelism == 1 ? 0 : keyGroup * parallelism / maxParallelism;
 
         /// <summary>The key groups owned by one subtask.</summary>
         public static KeyGroupRange RangeOf(int subtask, int parallelism, int maxParallelism)

@@ -62,11 +62,25 @@ namespace Weir.Execution
             using var abortSource = CancellationTokenSource.CreateLinkedTokenSource(abort);
             using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(stop, abortSource.Token);
 
+            // A chain with parallelism 1 whose only input comes from a chain with parallelism 1 runs on
+            // its producer's thread (it gets whole batches by a direct call): no gate, no thread hop.
+            var directEdge = new ExchangeEdge?[plan.Chains.Count];
+            foreach (ChainVertex chain in plan.Chains)
+            {
+                ExchangeEdge[] inputs = plan.Edges.Where(e => e.To == chain.Info.Index).ToArray();
+                if (chain is ExchangeVertex && inputs.Length == 1 && parallelism[chain.Info.Index] == 1 && parallelism[inputs[0].From] == 1)
+                {
+                    directEdge[chain.Info.Index] = inputs[0];
+                }
+            }
+
+            var directClosers = new List<IDisposable>();
+
             // Gates: one per subtask of every chain fed by exchanges.
             var gates = new InputGate[plan.Chains.Count][];
             foreach (ChainVertex chain in plan.Chains)
             {
-                if (chain is ExchangeVertex exchange)
+                if (chain is ExchangeVertex exchange && directEdge[chain.Info.Index] is null)
                 {
                     gates[chain.Info.Index] = Enumerable.Range(0, parallelism[chain.Info.Index])
                         .Select(_ => exchange.CreateGate(options.GateCapacity, options.BatchSize, abortSource.Token))
@@ -76,7 +90,7 @@ namespace Weir.Execution
 
             // Channels: every sender subtask of every incoming edge is one channel of the receiving gate.
             var channelOffset = new int[plan.Edges.Count];
-            foreach (ExchangeEdge edge in plan.Edges)
+            foreach (ExchangeEdge edge in plan.Edges.Where(e => directEdge[e.To] is null))
             {
                 bool pointwise = IsPointwise(edge, parallelism);
                 foreach (InputGate gate in gates[edge.To])
@@ -87,23 +101,47 @@ namespace Weir.Execution
             }
 
             var subtasks = new List<Subtask>();
+            SubtaskContext CreateContext(ChainVertex chain, int subtaskIndex)
+            {
+                int index = chain.Info.Index;
+                return new SubtaskContext(
+                    plan.JobName,
+                    chain.Info,
+                    subtaskIndex,
+                    parallelism[index],
+                    maxParallelism,
+                    stopSource.Token,
+                    abortSource.Token,
+                    _logger,
+                    edgeIndex =>
+                    {
+                        ExchangeEdge edge = plan.Edges[edgeIndex];
+                        if (directEdge[edge.To] == edge)
+                        {
+                            var (writer, closer) = ((ExchangeVertex)plan.Chains[edge.To]).CreateDirect(CreateContext(plan.Chains[edge.To], 0), options.BatchSize);
+                            lock (directClosers)
+                            {
+                                directClosers.Add(closer);
+                            }
+
+                            return writer;
+                        }
+
+                        return CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, gates, channelOffset);
+                    });
+            }
+
             foreach (ChainVertex chain in plan.Chains)
             {
                 int index = chain.Info.Index;
+                if (directEdge[index] is not null)
+                {
+                    continue;
+                }
+
                 for (int i = 0; i < parallelism[index]; i++)
                 {
-                    int subtaskIndex = i;
-                    var context = new SubtaskContext(
-                        plan.JobName,
-                        chain.Info,
-                        subtaskIndex,
-                        parallelism[index],
-                        maxParallelism,
-                        stopSource.Token,
-                        abortSource.Token,
-                        _logger,
-                        edgeIndex => CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, gates, channelOffset));
-                    subtasks.Add(chain.CreateSubtask(context, gates[index]?[i]));
+                    subtasks.Add(chain.CreateSubtask(CreateContext(chain, i), gates[index]?[i]));
                 }
             }
 
@@ -112,7 +150,12 @@ namespace Weir.Execution
                 plan.JobName, plan.Chains.Count, subtasks.Count, jobParallelism, maxParallelism);
             foreach (ChainVertex chain in plan.Chains)
             {
-                _logger.LogInformation("  chain {Index}: {Name} x{Parallelism}", chain.Info.Index, chain.Info.Name, parallelism[chain.Info.Index]);
+                _logger.LogInformation(
+                    "  chain {Index}: {Name} x{Parallelism}{Direct}",
+                    chain.Info.Index,
+                    chain.Info.Name,
+                    parallelism[chain.Info.Index],
+                    directEdge[chain.Info.Index] is { } edge ? $" (on chain {edge.From}'s thread)" : string.Empty);
             }
 
             var failures = new List<Exception>();
@@ -149,6 +192,10 @@ namespace Weir.Execution
             threads.ForEach(t => t.Start());
             threads.ForEach(t => t.Join());
             clock.Stop();
+            foreach (IDisposable closer in directClosers)
+            {
+                closer.Dispose();
+            }
 
             if (failures.Count > 0)
             {

@@ -8,11 +8,11 @@ using Weir.Execution;
 namespace Weir.State
 {
     /// <summary>
-    /// The heap store of one keyed operator's state on one subtask. Keys live in one hash map per key
-    /// group (so state can later be cut by key-group range for checkpoints and rescaling) and map to a
-    /// slot; each declared state is a column indexed by slot. Generated code looks a record's key up
+    /// The heap store of one keyed operator's state on one subtask. Keys map to a slot; each declared
+    /// state is a column indexed by slot. Generated code looks a record's key up
     /// once (<see cref="KeyedStateTable{TKey}.Select"/>) and every state of the operator then reads its column at that slot,
     /// so a record costs one lookup however many states it touches.
+    /// Each key's slot records its key group, so a snapshot can be cut by key-group range.
     /// </summary>
     public abstract class KeyedStateStore
     {
@@ -81,24 +81,23 @@ namespace Weir.State
         }
     }
 
-    /// <summary>The keyed state store of a key type (one hash map per key group of the subtask's range).</summary>
+    /// <summary>
+    /// The keyed state store of a key type. Keys map to slots through one hash map per subtask (one map
+    /// keeps lookups cache-friendly: a map per key group scattered each record over 128 maps), and
+    /// every slot remembers its key group, so state can still be cut by key-group range for
+    /// checkpoints and rescaling.
+    /// </summary>
     public sealed class KeyedStateTable<TKey> : KeyedStateStore
         where TKey : notnull
     {
-        private readonly Dictionary<TKey, int>[] _slotsByKeyGroup;
+        private readonly Dictionary<TKey, int> _slots = new();
         private readonly KeyGroupRange _range;
+        private int[] _keyGroupOfSlot = new int[64];
 
         /// <summary>Creates the store of one subtask.</summary>
         public KeyedStateTable(string operatorId, KeyGroupRange range)
             : base(operatorId)
-        {
-            _range = range;
-            _slotsByKeyGroup = new Dictionary<TKey, int>[range.Count];
-            for (int i = 0; i < _slotsByKeyGroup.Length; i++)
-            {
-                _slotsByKeyGroup[i] = new Dictionary<TKey, int>();
-            }
-        }
+            => _range = range;
 
         /// <summary>The key groups this store holds.</summary>
         public KeyGroupRange KeyGroups => _range;
@@ -110,25 +109,45 @@ namespace Weir.State
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Select(int keyGroup, in TKey key)
         {
-            int index = keyGroup - _range.Start;
-            if ((uint)index >= (uint)_slotsByKeyGroup.Length)
-            {
-                ThrowWrongKeyGroup(keyGroup);
-            }
-
-            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slotsByKeyGroup[index], key, out bool exists);
+            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, key, out bool exists);
             if (!exists)
             {
-                slot = AllocateSlot();
+                slot = AddSlot(keyGroup);
             }
 
             CurrentSlot = slot;
         }
 
         /// <summary>Number of keys stored in one key group.</summary>
-        public int CountKeys(int keyGroup) => _slotsByKeyGroup[keyGroup - _range.Start].Count;
+        public int CountKeys(int keyGroup)
+        {
+            int count = 0;
+            for (int slot = 0; slot < SlotCount; slot++)
+            {
+                count += _keyGroupOfSlot[slot] == keyGroup ? 1 : 0;
+            }
+
+            return count;
+        }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
+        private int AddSlot(int keyGroup)
+        {
+            if (!_range.Contains(keyGroup))
+            {
+                ThrowWrongKeyGroup(keyGroup);
+            }
+
+            int slot = AllocateSlot();
+            if (slot == _keyGroupOfSlot.Length)
+            {
+                Array.Resize(ref _keyGroupOfSlot, _keyGroupOfSlot.Length * 2);
+            }
+
+            _keyGroupOfSlot[slot] = keyGroup;
+            return slot;
+        }
+
         private void ThrowWrongKeyGroup(int keyGroup) => throw new InvalidOperationException(
             $"Operator '{OperatorId}' received a record of key group {keyGroup}, outside its range {_range}. " +
             "The key's stable hash differs between the exchange and the operator; this is a bug in Weir.");
