@@ -438,8 +438,14 @@ namespace Weir.Generator
                     OperatorModel target = job.Operators[edge.ToOperator];
                     string key = Call(target.KeySelector!, value);
                     string hash = target.KeyHashTemplate!.Replace("{key}", "edgeKey" + edge.Index.ToString(CultureInfo.InvariantCulture));
+                    // With a single receiver there is nothing to route: skip the key and its hash.
+                    w.OpenBlock($"if (_edge{edge.Index}.TargetCount == 1)");
+                    w.WriteLine($"_edge{edge.Index}.EmitTo(0, in {value});");
+                    w.CloseBlock();
+                    w.OpenBlock("else");
                     w.WriteLine($"{target.KeyType} edgeKey{edge.Index} = {key};");
                     w.WriteLine($"_edge{edge.Index}.EmitTo({Rt}.Execution.KeyGroups.Subtask({Rt}.Execution.KeyGroups.Of({hash}, _maxParallelism), _maxParallelism, _edge{edge.Index}.TargetCount), in {value});");
+                    w.CloseBlock();
                 }
                 else
                 {

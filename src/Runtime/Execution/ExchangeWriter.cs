@@ -47,6 +47,7 @@ namespace Weir.Execution
         private readonly ExchangeKind _kind;
         private readonly int _channel;
         private readonly IDirectConsumer<T>? _direct;
+        private readonly int _targetCount;
         private int _nextTarget;
 
         internal ExchangeWriter(InputGate<T>[] targets, ExchangeKind kind, int channel)
@@ -55,6 +56,7 @@ namespace Weir.Execution
             _current = new Batch<T>?[targets.Length];
             _kind = kind;
             _channel = channel;
+            _targetCount = targets.Length;
 
             // Senders start their round-robin at different receivers, so small inputs spread evenly.
             _nextTarget = channel % targets.Length;
@@ -66,10 +68,15 @@ namespace Weir.Execution
             _current = new Batch<T>?[] { new Batch<T>(batchSize) };
             _kind = ExchangeKind.Forward;
             _direct = direct;
+            _targetCount = 1;
         }
 
         /// <summary>Number of receiving subtasks this writer can reach.</summary>
-        public int TargetCount => _direct is null ? _targets.Length : 1;
+        public int TargetCount
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => _targetCount;
+        }
 
         /// <summary>Sends a record to one receiving subtask (hash exchange).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
