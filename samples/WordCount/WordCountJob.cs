@@ -23,7 +23,7 @@ public static partial class WordCountJob
             .Sink("counts", Sinks.TextFiles<WordCountLine>(output));
 
     /// <summary>Splits a line into lower-cased words (maximal runs of letters or digits).</summary>
-    internal static void SplitWords(string line, Collector<string> words)
+    internal static void SplitWords(string line, ref Collector<string> words)
     {
         int start = -1;
         for (int i = 0; i <= line.Length; i++)
@@ -54,7 +54,7 @@ public struct RunningCount : IKeyedProcessFunction<string, string, WordCountLine
     [State("count")]
     private ValueState<long> _count;
 
-    public void Process(in string word, ProcessContext<string> context, Collector<WordCountLine> output)
+    public void Process(in string word, ProcessContext<string> context, ref Collector<WordCountLine> output)
     {
         long count = _count.Value + 1;
         _count.Value = count;

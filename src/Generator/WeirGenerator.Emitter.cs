@@ -27,6 +27,7 @@ namespace Weir.Generator
             w.WriteLine("#nullable enable annotations");
             w.WriteLine("#nullable disable warnings");
             w.WriteLine("#pragma warning disable CS1591 // generated members are documented by the job's own docs");
+            w.WriteLine("#pragma warning disable CS0414 // a chain that only forwards its source never reads its error-position fields");
             foreach (string directive in job.Usings)
             {
                 w.WriteLine(directive);
@@ -208,6 +209,7 @@ namespace Weir.Generator
             w.WriteLine($"private readonly {Rt}.CompilerServices.SubtaskContext _context;");
             w.WriteLine("private readonly int _maxParallelism;");
             w.WriteLine("private int _stage;");
+            w.WriteLine("private int _position;");
             foreach (OperatorModel op in ops)
             {
                 foreach (string field in OperatorFields(op))
@@ -223,7 +225,7 @@ namespace Weir.Generator
 
             w.WriteLine();
             EmitConstructor(w, job, chain, ops, outputs);
-            EmitProcessBatch(w, chain, ops[0]);
+            EmitProcessBatch(w, chain, ops[0], outputs);
             for (int position = 0; position < ops.Length; position++)
             {
                 EmitOperator(w, job, ops, position, outputs);
@@ -240,17 +242,17 @@ namespace Weir.Generator
             switch (op.Kind)
             {
                 case OperatorKind.FlatMap:
-                    yield return $"private readonly {Rt}.Collector<{op.OutType}> _collect{i};";
+                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
                     break;
                 case OperatorKind.Process:
                     yield return $"private {op.ValueType} _function{i};";
-                    yield return $"private readonly {Rt}.Collector<{op.OutType}> _collect{i};";
+                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
                     break;
                 case OperatorKind.KeyedProcess:
                     yield return $"private {op.ValueType} _function{i};";
                     yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
                     yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
-                    yield return $"private readonly {Rt}.Collector<{op.OutType}> _collect{i};";
+                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
                     break;
                 case OperatorKind.Reduce:
                     yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
@@ -275,6 +277,7 @@ namespace Weir.Generator
             w.WriteLine("_context = context;");
             w.WriteLine("_maxParallelism = context.MaxParallelism;");
             w.WriteLine("_stage = 0;");
+            w.WriteLine("_position = 0;");
             foreach (OperatorModel op in ops)
             {
                 int i = op.Index;
@@ -282,17 +285,17 @@ namespace Weir.Generator
                 switch (op.Kind)
                 {
                     case OperatorKind.FlatMap:
-                        w.WriteLine($"_collect{i} = new {Rt}.Collector<{op.OutType}>();");
+                        w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         break;
                     case OperatorKind.Process:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
-                        w.WriteLine($"_collect{i} = new {Rt}.Collector<{op.OutType}>();");
+                        w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         break;
                     case OperatorKind.KeyedProcess:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
                         w.WriteLine($"_state{i} = new {Rt}.State.KeyedStateTable<{op.KeyType}>({id}, context.KeyGroupRange);");
                         w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
-                        w.WriteLine($"_collect{i} = new {Rt}.Collector<{op.OutType}>();");
+                        w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         foreach (StateFieldModel state in op.States)
                         {
                             w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = _state{i}.Value<{state.StateType}>({Literal(state.StateName)});");
@@ -323,18 +326,46 @@ namespace Weir.Generator
             w.WriteLine();
         }
 
-        private static void EmitProcessBatch(SourceWriter w, ChainModel chain, OperatorModel head)
+        private static void EmitProcessBatch(SourceWriter w, ChainModel chain, OperatorModel head, EdgeModel[] outputs)
         {
             w.OpenBlock($"public void ProcessBatch(global::System.ReadOnlySpan<{chain.InType}> records)");
-            w.WriteLine("int index = 0;");
+            if (head.Kind == OperatorKind.Source && chain.Operators.Count == 1 && outputs.Length == 1)
+            {
+                // A source feeding one edge unchanged: hand the edge the whole batch (no per-record
+                // call; a chain running on this thread reads the source's buffer without a copy).
+                EdgeModel edge = outputs[0];
+                if (edge.Partitioning != Partitioning.Hash)
+                {
+                    w.WriteLine($"_edge{edge.Index}.EmitBatch(records);");
+                    w.CloseBlock();
+                    w.WriteLine();
+                    return;
+                }
+
+                w.OpenBlock($"if (_edge{edge.Index}.TargetCount == 1)");
+                w.WriteLine($"_edge{edge.Index}.EmitBatch(records);");
+                w.WriteLine("return;");
+                w.CloseBlock();
+                w.WriteLine();
+            }
+
             w.OpenBlock("try");
-            w.OpenBlock("for (; index < records.Length; index++)");
-            w.WriteLine($"Operator{head.Index}(in records[index]);");
-            w.CloseBlock();
+            w.WriteLine("ProcessRecords(records);");
             w.CloseBlock();
             w.OpenBlock("catch (global::System.Exception exception)");
             w.WriteLine("// Name the operator whose code threw and the record that entered this chain.");
-            w.WriteLine($"throw {Rt}.CompilerServices.OperatorFailure.Create(_context, _stage, in records[index], exception);");
+            w.WriteLine($"throw {Rt}.CompilerServices.OperatorFailure.Create(_context, _stage, in records[_position], exception);");
+            w.CloseBlock();
+            w.CloseBlock();
+            w.WriteLine();
+
+            // The loop lives outside the try block: locals of a method with a handler that reads them
+            // stay in memory, which would reload the index and the span for every record.
+            w.WriteLine("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
+            w.OpenBlock($"private void ProcessRecords(global::System.ReadOnlySpan<{chain.InType}> records)");
+            w.OpenBlock("for (int index = 0; index < records.Length; index++)");
+            w.WriteLine("_position = index;");
+            w.WriteLine($"Operator{head.Index}(in records[index]);");
             w.CloseBlock();
             w.CloseBlock();
             w.WriteLine();
@@ -366,20 +397,23 @@ namespace Weir.Generator
                     break;
                 case OperatorKind.FlatMap:
                     w.WriteLine(stage);
-                    w.WriteLine($"{Call(op.Function!, "value", $"_collect{i}")};");
-                    EmitDrain(w, job, ops, position, outputs, $"_collect{i}");
+                    EmitCollector(w, op);
+                    w.WriteLine($"{Call(op.Function!, "value", $"ref output")};");
+                    EmitDrain(w, job, ops, position, outputs);
                     break;
                 case OperatorKind.Process:
                     w.WriteLine(stage);
-                    w.WriteLine($"_function{i}.Process(in value, _collect{i});");
-                    EmitDrain(w, job, ops, position, outputs, $"_collect{i}");
+                    EmitCollector(w, op);
+                    w.WriteLine($"_function{i}.Process(in value, ref output);");
+                    EmitDrain(w, job, ops, position, outputs);
                     break;
                 case OperatorKind.KeyedProcess:
                     w.WriteLine(stage);
                     EmitSelectKey(w, op);
                     w.WriteLine($"_processContext{i}.SetCurrentKey(in key);");
-                    w.WriteLine($"_function{i}.Process(in value, _processContext{i}, _collect{i});");
-                    EmitDrain(w, job, ops, position, outputs, $"_collect{i}");
+                    EmitCollector(w, op);
+                    w.WriteLine($"_function{i}.Process(in value, _processContext{i}, ref output);");
+                    EmitDrain(w, job, ops, position, outputs);
                     break;
                 case OperatorKind.Reduce:
                     w.WriteLine(stage);
@@ -409,18 +443,30 @@ namespace Weir.Generator
 
         private static void EmitSelectKey(SourceWriter w, OperatorModel op)
         {
+            // A known key needs no hash: its key group is computed only when its slot is created.
             w.WriteLine($"{op.KeyType} key = {Call(op.KeySelector!, "value")};");
-            w.WriteLine($"_state{op.Index}.Select({Rt}.Execution.KeyGroups.Of({op.KeyHashTemplate!.Replace("{key}", "key")}, _maxParallelism), in key);");
+            w.OpenBlock($"if (!_state{op.Index}.TrySelect(in key))");
+            w.WriteLine($"_state{op.Index}.SelectNew({Rt}.Execution.KeyGroups.Of({op.KeyHashTemplate!.Replace("{key}", "key")}, _maxParallelism), in key);");
+            w.CloseBlock();
         }
 
-        private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs, string collector)
+        private static void EmitCollector(SourceWriter w, OperatorModel op)
+            => w.WriteLine($"var output = new {Rt}.Collector<{op.OutType}>(_overflow{op.Index});");
+
+        private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs)
         {
-            OperatorModel op = ops[position];
-            w.WriteLine($"global::System.ReadOnlySpan<{op.OutType}> emitted = {collector}.Items;");
-            w.OpenBlock("for (int i = 0; i < emitted.Length; i++)");
-            EmitForward(w, job, ops, position, outputs, "emitted[i]");
+            // The first record is forwarded straight from the collector (a local the JIT keeps in
+            // registers); only functions that emit several records per input touch the buffer.
+            w.OpenBlock("if (output.Count != 0)");
+            EmitForward(w, job, ops, position, outputs, "output.First");
+            w.OpenBlock("if (output.Count > 1)");
+            w.WriteLine($"global::System.ReadOnlySpan<{ops[position].OutType}> more = output.Overflow;");
+            w.OpenBlock("for (int i = 0; i < more.Length; i++)");
+            EmitForward(w, job, ops, position, outputs, "more[i]");
             w.CloseBlock();
-            w.WriteLine($"{collector}.Reset();");
+            w.WriteLine("output.ClearOverflow();");
+            w.CloseBlock();
+            w.CloseBlock();
         }
 
         private static void EmitForward(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs, string value)
@@ -444,7 +490,7 @@ namespace Weir.Generator
                     w.CloseBlock();
                     w.OpenBlock("else");
                     w.WriteLine($"{target.KeyType} edgeKey{edge.Index} = {key};");
-                    w.WriteLine($"_edge{edge.Index}.EmitTo({Rt}.Execution.KeyGroups.Subtask({Rt}.Execution.KeyGroups.Of({hash}, _maxParallelism), _maxParallelism, _edge{edge.Index}.TargetCount), in {value});");
+                    w.WriteLine($"_edge{edge.Index}.EmitToKeyGroup({Rt}.Execution.KeyGroups.Of({hash}, _maxParallelism), in {value});");
                     w.CloseBlock();
                 }
                 else

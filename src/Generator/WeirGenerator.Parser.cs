@@ -511,7 +511,7 @@ namespace Weir.Generator
                 return null;
             }
 
-            EquatableArray<string> parameterTypes = invoke.Parameters.Select(p => TypeName(p.Type)).ToEquatableArray();
+            EquatableArray<string> parameterTypes = invoke.Parameters.Select(p => RefPrefix(p.RefKind) + TypeName(p.Type)).ToEquatableArray();
             string returnType = invoke.ReturnsVoid ? "void" : TypeName(invoke.ReturnType);
             ExpressionSyntax expression = args[argument].Expression;
             if (expression is LambdaExpressionSyntax lambda)
@@ -744,6 +744,14 @@ namespace Weir.Generator
         // ---- Helpers ---------------------------------------------------------------------------
 
         internal static string TypeName(ITypeSymbol type) => type.ToDisplayString(s_typeFormat);
+
+        private static string RefPrefix(RefKind kind) => kind switch
+        {
+            RefKind.Ref => "ref ",
+            RefKind.In => "in ",
+            RefKind.Out => "out ",
+            _ => string.Empty,
+        };
 
         private static string DisplayKind(OperatorKind kind) => kind switch
         {

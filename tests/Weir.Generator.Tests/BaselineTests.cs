@@ -36,7 +36,7 @@ public sealed class BaselineTests
                     .Process("running-counts", new RunningCount())
                     .Sink("counts", Sinks.TextFiles<WordCountLine>(output));
 
-            internal static void SplitWords(string line, Collector<string> words)
+            internal static void SplitWords(string line, ref Collector<string> words)
             {
                 foreach (string word in line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 {
@@ -50,7 +50,7 @@ public sealed class BaselineTests
             [State("count")]
             private ValueState<long> _count;
 
-            public void Process(in string word, ProcessContext<string> context, Collector<WordCountLine> output)
+            public void Process(in string word, ProcessContext<string> context, ref Collector<WordCountLine> output)
             {
                 long count = _count.Value + 1;
                 _count.Value = count;

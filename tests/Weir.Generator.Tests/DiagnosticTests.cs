@@ -517,7 +517,7 @@ public sealed class DiagnosticTests
                 [State("sum")]
                 private ValueState<long> _sum;
 
-                public void Process(in int value, Collector<long> output)
+                public void Process(in int value, ref Collector<long> output)
                 {
                     _sum.Value += value;
                     output.Collect(_sum.Value);
@@ -544,7 +544,7 @@ public sealed class DiagnosticTests
         string source = Usings + """
             public sealed class Doubler : IProcessFunction<int, int>
             {
-                public void Process(in int value, Collector<int> output) => output.Collect(value * 2);
+                public void Process(in int value, ref Collector<int> output) => output.Collect(value * 2);
             }
 
             [Job("class-function")]
@@ -572,7 +572,7 @@ public sealed class DiagnosticTests
                 [State("n")]
                 private ValueState<int> _second;
 
-                public void Process(in int value, ProcessContext<int> context, Collector<int> output)
+                public void Process(in int value, ProcessContext<int> context, ref Collector<int> output)
                 {
                     _first.Value = value;
                     _second.Value = value;
@@ -623,7 +623,7 @@ public sealed class DiagnosticTests
                 {
                 }
 
-                public void Process(in int value, Collector<int> output) => output.Collect(value);
+                public void Process(in int value, ref Collector<int> output) => output.Collect(value);
             }
 
             [Job("leaky")]

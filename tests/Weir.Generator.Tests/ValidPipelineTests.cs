@@ -72,7 +72,7 @@ public sealed class ValidPipelineTests
                 [Pipeline]
                 private static void Define(PipelineBuilder p) => p
                     .Source("in", Sources.FromArray(new[] { "a b", "c" }))
-                    .FlatMap<string>((line, output) =>
+                    .FlatMap<string>((string line, ref Collector<string> output) =>
                     {
                         foreach (string word in line.Split(' '))
                         {
@@ -82,10 +82,10 @@ public sealed class ValidPipelineTests
                     .FlatMap<int>(Lengths)
                     .Sink("out", Sinks.Discard<int>());
 
-                private static void Lengths(string word, Collector<int> output) => output.Collect(word.Length);
+                private static void Lengths(string word, ref Collector<int> output) => output.Collect(word.Length);
             }
             """);
-        Assert.Contains("Lengths(value, _collect2);", generated, System.StringComparison.Ordinal);
+        Assert.Contains("Lengths(value, ref output);", generated, System.StringComparison.Ordinal);
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public sealed class ValidPipelineTests
                 [State]
                 private ValueState<long> _count;
 
-                public void Process(in string value, ProcessContext<string> context, Collector<string> output)
+                public void Process(in string value, ProcessContext<string> context, ref Collector<string> output)
                 {
                     _count.Value++;
                     if (!_seen.Value)
@@ -158,7 +158,7 @@ public sealed class ValidPipelineTests
 
                 public Repeat(int times) => _times = times;
 
-                public void Process(in int value, Collector<int> output)
+                public void Process(in int value, ref Collector<int> output)
                 {
                     for (int i = 0; i < _times; i++)
                     {

@@ -24,7 +24,7 @@ public struct SumPerSensor : IKeyedProcessFunction<long, Reading, SensorTotal>
     [State]
     private ValueState<long> _count;
 
-    public void Process(in Reading value, ProcessContext<long> context, Collector<SensorTotal> output)
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<SensorTotal> output)
     {
         long total = _total.Value + value.Value;
         long count = _count.Value + 1;
@@ -197,7 +197,7 @@ public static partial class FailingJob
 
 public struct ExplodeOn42 : IKeyedProcessFunction<long, Reading, long>
 {
-    public void Process(in Reading value, ProcessContext<long> context, Collector<long> output)
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<long> output)
     {
         if (context.Key == 42 && value.Value > 1000)
         {
@@ -235,4 +235,42 @@ public static partial class CompositeKeyJob
         .KeyBy(pair => pair)
         .Reduce("counts", (a, b) => (a.Item1, a.Item2 + b.Item2))
         .Sink("out", Sinks.Collect(Output));
+}
+
+/// <summary>
+/// Functions that emit zero, one or many records per input: record i of the source becomes i % 40
+/// copies (more than the collector's first buffer holds), and the keyed process emits 0..3 records.
+/// </summary>
+[Job("fan-out")]
+public static partial class FanOutJob
+{
+    public static readonly CollectedOutput<(long Key, long Value, int Copy)> Output = new();
+
+    [Pipeline]
+    private static void Define(PipelineBuilder p, long records) => p
+        .Source("numbers", Sources.Generate<Reading, ReadingGenerator>(records))
+        .FlatMap<Reading>(Copies)
+        .KeyBy(r => r.Sensor)
+        .Process("echo", new EchoSome())
+        .Sink("out", Sinks.Collect(Output));
+
+    private static void Copies(Reading reading, ref Collector<Reading> output)
+    {
+        for (int copy = 0; copy < reading.Value % 40; copy++)
+        {
+            output.Collect(reading);
+        }
+    }
+}
+
+/// <summary>Emits (key, value, 0..n-1) where n = value % 4 for each record.</summary>
+public struct EchoSome : IKeyedProcessFunction<long, Reading, (long Key, long Value, int Copy)>
+{
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<(long Key, long Value, int Copy)> output)
+    {
+        for (int copy = 0; copy < value.Value % 4; copy++)
+        {
+            output.Collect((context.Key, value.Value, copy));
+        }
+    }
 }

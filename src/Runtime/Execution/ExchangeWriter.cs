@@ -48,15 +48,24 @@ namespace Weir.Execution
         private readonly int _channel;
         private readonly IDirectConsumer<T>? _direct;
         private readonly int _targetCount;
+        private readonly int[] _subtaskOfKeyGroup;
         private int _nextTarget;
 
-        internal ExchangeWriter(InputGate<T>[] targets, ExchangeKind kind, int channel)
+        internal ExchangeWriter(InputGate<T>[] targets, ExchangeKind kind, int channel, int maxParallelism)
         {
             _targets = targets;
             _current = new Batch<T>?[targets.Length];
             _kind = kind;
             _channel = channel;
             _targetCount = targets.Length;
+
+            // Key group -> receiving subtask, computed once: routing then costs one load per record
+            // instead of a division.
+            _subtaskOfKeyGroup = new int[kind == ExchangeKind.Hash ? maxParallelism : 0];
+            for (int keyGroup = 0; keyGroup < _subtaskOfKeyGroup.Length; keyGroup++)
+            {
+                _subtaskOfKeyGroup[keyGroup] = KeyGroups.Subtask(keyGroup, maxParallelism, targets.Length);
+            }
 
             // Senders start their round-robin at different receivers, so small inputs spread evenly.
             _nextTarget = channel % targets.Length;
@@ -69,6 +78,7 @@ namespace Weir.Execution
             _kind = ExchangeKind.Forward;
             _direct = direct;
             _targetCount = 1;
+            _subtaskOfKeyGroup = Array.Empty<int>();
         }
 
         /// <summary>Number of receiving subtasks this writer can reach.</summary>
@@ -90,6 +100,39 @@ namespace Weir.Execution
             }
 
             AppendSlow(target, record);
+        }
+
+        /// <summary>Sends a record to the receiving subtask that owns its key group (hash exchange with more than one receiver).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void EmitToKeyGroup(int keyGroup, in T record) => EmitTo(_subtaskOfKeyGroup[keyGroup], in record);
+
+        /// <summary>
+        /// Sends a whole batch according to the edge's kind; on a hash edge only valid with a single
+        /// receiver. A chain that runs on this thread gets the span itself, without a copy.
+        /// </summary>
+        public void EmitBatch(ReadOnlySpan<T> records)
+        {
+            if (_direct is not null)
+            {
+                // Records already buffered go first, so the receiver sees them in order.
+                if (_current[0]!.Count > 0)
+                {
+                    SendCurrent(0);
+                }
+
+                _direct.Consume(records);
+                return;
+            }
+
+            if (_kind == ExchangeKind.Hash && _targetCount != 1)
+            {
+                throw new InvalidOperationException("A hash exchange with several receivers routes record by record.");
+            }
+
+            for (int i = 0; i < records.Length; i++)
+            {
+                Emit(in records[i]);
+            }
         }
 
         /// <summary>Sends a record according to the edge's kind (forward, rebalance or broadcast).</summary>

@@ -110,7 +110,7 @@ namespace Weir.Execution
 
         internal abstract InputGate CreateGate(int capacity, int batchSize, CancellationToken abort);
 
-        internal abstract object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel);
+        internal abstract object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism);
 
         /// <summary>Creates this chain's single subtask to run on its producer's thread, and the writer that feeds it.</summary>
         internal abstract (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize);
@@ -148,8 +148,8 @@ namespace Weir.Execution
         internal override InputGate CreateGate(int capacity, int batchSize, CancellationToken abort)
             => new InputGate<T>(capacity, batchSize, abort);
 
-        internal override object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel)
-            => new ExchangeWriter<T>(Array.ConvertAll(targets, g => (InputGate<T>)g), kind, channel);
+        internal override object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism)
+            => new ExchangeWriter<T>(Array.ConvertAll(targets, g => (InputGate<T>)g), kind, channel, maxParallelism);
 
         internal override Subtask CreateSubtask(SubtaskContext context, InputGate? gate)
             => new ExchangeSubtask<T, TBody>(context, (InputGate<T>)gate!, _createBody);

@@ -127,7 +127,7 @@ namespace Weir.Execution
                             return writer;
                         }
 
-                        return CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, gates, channelOffset);
+                        return CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, maxParallelism, gates, channelOffset);
                     });
             }
 
@@ -214,7 +214,7 @@ namespace Weir.Execution
         private static bool IsPointwise(ExchangeEdge edge, int[] parallelism)
             => edge.Kind == ExchangeKind.Forward && parallelism[edge.From] == parallelism[edge.To];
 
-        private static object CreateWriter(JobPlan plan, int edgeIndex, int fromChain, int subtask, int[] parallelism, InputGate[][] gates, int[] channelOffset)
+        private static object CreateWriter(JobPlan plan, int edgeIndex, int fromChain, int subtask, int[] parallelism, int maxParallelism, InputGate[][] gates, int[] channelOffset)
         {
             ExchangeEdge edge = plan.Edges[edgeIndex];
             if (edge.From != fromChain)
@@ -225,11 +225,11 @@ namespace Weir.Execution
             var target = (ExchangeVertex)plan.Chains[edge.To];
             if (IsPointwise(edge, parallelism))
             {
-                return target.CreateWriter(new[] { gates[edge.To][subtask] }, ExchangeKind.Forward, channelOffset[edgeIndex]);
+                return target.CreateWriter(new[] { gates[edge.To][subtask] }, ExchangeKind.Forward, channelOffset[edgeIndex], maxParallelism);
             }
 
             ExchangeKind kind = edge.Kind == ExchangeKind.Forward ? ExchangeKind.Rebalance : edge.Kind;
-            return target.CreateWriter(gates[edge.To], kind, channelOffset[edgeIndex] + subtask);
+            return target.CreateWriter(gates[edge.To], kind, channelOffset[edgeIndex] + subtask, maxParallelism);
         }
     }
 }

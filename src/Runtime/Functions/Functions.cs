@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Weir
@@ -14,14 +15,14 @@ namespace Weir
     public interface IKeyedProcessFunction<TKey, TIn, TOut>
     {
         /// <summary>Processes one record of key <c>context.Key</c>.</summary>
-        void Process(in TIn value, ProcessContext<TKey> context, Collector<TOut> output);
+        void Process(in TIn value, ProcessContext<TKey> context, ref Collector<TOut> output);
     }
 
     /// <summary>A non-keyed process function, implemented on a struct; it may not declare keyed state.</summary>
     public interface IProcessFunction<TIn, TOut>
     {
         /// <summary>Processes one record.</summary>
-        void Process(in TIn value, Collector<TOut> output);
+        void Process(in TIn value, ref Collector<TOut> output);
     }
 
     /// <summary>An incremental aggregation: records are added to an accumulator per key.</summary>
@@ -52,57 +53,111 @@ namespace Weir
     }
 
     /// <summary>
-    /// Collects the records a function emits. Generated code drains it into the next operator after
-    /// each call, so emitting is an array store: no delegate, no allocation once warmed up.
+    /// A flat-map function: emits zero or more records per input record, e.g.
+    /// <c>static void Split(string line, ref Collector&lt;string&gt; words)</c>.
     /// </summary>
-    public sealed class Collector<T>
+    public delegate void FlatMapFunction<TIn, TOut>(TIn value, ref Collector<TOut> output);
+
+    /// <summary>
+    /// Where a function emits its records: call <see cref="Collect"/> zero or more times per input
+    /// record. It is a <c>ref struct</c> passed by <c>ref</c>, valid only during the call that received
+    /// it (it cannot be stored). The first record stays in the collector itself, which the JIT keeps in
+    /// registers: the common one-record case touches no memory before it reaches the next operator.
+    /// </summary>
+    public ref struct Collector<T>
     {
-        private T[] _items = new T[16];
+        private readonly CollectorBuffer<T> _overflow;
+        private T _first;
         private int _count;
 
-        /// <summary>Emits one record.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Collect(in T record)
+        /// <summary>Creates an empty collector whose second and later records go to <paramref name="overflow"/>.</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public Collector(CollectorBuffer<T> overflow)
         {
-            T[] items = _items;
-            int count = _count;
-            if ((uint)count < (uint)items.Length)
-            {
-                items[count] = record;
-                _count = count + 1;
-            }
-            else
-            {
-                CollectSlow(record);
-            }
-        }
-
-        /// <summary>Number of records collected since the last drain.</summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
-        public int Count => _count;
-
-        /// <summary>The collected records (generated code reads them, then calls <see cref="Reset"/>).</summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
-        public ReadOnlySpan<T> Items => new(_items, 0, _count);
-
-        /// <summary>Forgets the collected records.</summary>
-        [EditorBrowsable(EditorBrowsableState.Never)]
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Reset()
-        {
-            if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
-            {
-                Array.Clear(_items, 0, _count);
-            }
-
+            _overflow = overflow;
+            _first = default!;
             _count = 0;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private void CollectSlow(in T record)
+        /// <summary>Emits a record to the next operator.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Collect(in T record)
         {
-            Array.Resize(ref _items, _items.Length * 2);
-            _items[_count++] = record;
+            int count = _count;
+            if (count == 0)
+            {
+                _first = record;
+            }
+            else
+            {
+                _overflow.Set(count - 1, in record);
+            }
+
+            _count = count + 1;
+        }
+
+        /// <summary>Number of records collected so far.</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public readonly int Count => _count;
+
+        /// <summary>The first collected record (valid when <see cref="Count"/> is at least 1).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        [UnscopedRef]
+        public readonly ref readonly T First => ref _first;
+
+        /// <summary>The second and later collected records.</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public readonly ReadOnlySpan<T> Overflow => _count > 1 ? _overflow.Items(_count - 1) : default;
+
+        /// <summary>Drops references held by the overflow buffer once its records have been forwarded.</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public readonly void ClearOverflow()
+        {
+            if (_count > 1)
+            {
+                _overflow.Clear(_count - 1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The reusable storage behind a <see cref="Collector{T}"/> for records after the first; one per
+    /// operator, owned by generated code, grown on demand and never shrunk.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public sealed class CollectorBuffer<T>
+    {
+        private T[] _items = new T[16];
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal void Set(int index, in T record)
+        {
+            T[] items = _items;
+            if ((uint)index < (uint)items.Length)
+            {
+                items[index] = record;
+            }
+            else
+            {
+                SetSlow(index, record);
+            }
+        }
+
+        internal ReadOnlySpan<T> Items(int count) => new(_items, 0, count);
+
+        internal void Clear(int count)
+        {
+            if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+            {
+                Array.Clear(_items, 0, count);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void SetSlow(int index, in T record)
+        {
+            Array.Resize(ref _items, Math.Max(_items.Length * 2, index + 1));
+            _items[index] = record;
         }
     }
 }

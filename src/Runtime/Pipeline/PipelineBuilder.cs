@@ -44,7 +44,7 @@ namespace Weir
         public DataStream<T> Filter(Func<T, bool> predicate) => throw DefinitionOnly.Called();
 
         /// <summary>Emits zero or more records per record through the collector.</summary>
-        public DataStream<TOut> FlatMap<TOut>(Action<T, Collector<TOut>> flatMap) => throw DefinitionOnly.Called();
+        public DataStream<TOut> FlatMap<TOut>(FlatMapFunction<T, TOut> flatMap) => throw DefinitionOnly.Called();
 
         /// <summary>A non-keyed process function (a struct), with an explicit operator ID.</summary>
         public DataStream<TOut> Process<TOut>(string id, IProcessFunction<T, TOut> function) => throw DefinitionOnly.Called();

@@ -109,12 +109,35 @@ namespace Weir.State
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Select(int keyGroup, in TKey key)
         {
-            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, key, out bool exists);
-            if (!exists)
+            if (!TrySelect(in key))
             {
-                slot = AddSlot(keyGroup);
+                SelectNew(keyGroup, in key);
+            }
+        }
+
+        /// <summary>
+        /// Makes <paramref name="key"/> the current key if it has a slot. Generated code calls this first
+        /// and computes the key's group only when it returns false: a known key needs no hashing.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TrySelect(in TKey key)
+        {
+            ref int slot = ref CollectionsMarshal.GetValueRefOrNullRef(_slots, key);
+            if (Unsafe.IsNullRef(ref slot))
+            {
+                return false;
             }
 
+            CurrentSlot = slot;
+            return true;
+        }
+
+        /// <summary>Creates the slot of a key seen for the first time and makes it the current key.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public void SelectNew(int keyGroup, in TKey key)
+        {
+            int slot = AddSlot(keyGroup);
+            _slots.Add(key, slot);
             CurrentSlot = slot;
         }
 

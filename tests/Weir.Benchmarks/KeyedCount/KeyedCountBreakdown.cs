@@ -11,8 +11,8 @@ namespace Weir.Benchmarks.KeyedCount;
 
 /// <summary>
 /// <c>keyed-count-breakdown</c>: single-threaded loops that add one piece of Weir's per-record work at
-/// a time to the hand-written loop (hashing to a key group, per-key-group maps, the state table and
-/// ValueState, the collector and sink), then the full job at parallelism 1. The differences between
+/// a time to the hand-written loop (hashing to a key group, the state table and ValueState, the
+/// collector and sink), then the full job at parallelism 1. The differences between
 /// consecutive rows estimate what each piece costs without a profiler. Diagnostic only: it is not part
 /// of the benchmark contract.
 /// </summary>
@@ -32,14 +32,12 @@ public static class KeyedCountBreakdown
         var steps = new List<Step>
         {
             new("1 loop: Dictionary<long,long> (variant a)", (n, k) => KeyedCountBenchmark.RunLoop(n, k).CountSum),
-            new("2 + StableHash.Of + KeyGroups.Of/Subtask (as emitted)", HashedLoop),
-            new("3 + one Dictionary per key group (128 maps)", KeyGroupMapsLoop),
-            new("4 + KeyedStateTable.Select + ValueState get/set", StateTableLoop),
-            new("4' = 4 with one key->slot map per subtask (not per key group)", SingleMapStateLoop),
-            new("5 + ProcessContext, Collector, checksum writer", FullBodyLoop),
-            new("6 Weir job, parallelism 1 (2 threads, hash exchange)", (n, k) => KeyedCountBenchmark.RunWeir(n, k, 1, checksum: true)!.Value.CountSum),
-            new("6' Weir job, parallelism 1, exchange batches of 8192", (n, k) => RunWeirBatch(n, k, 8192)),
-            new("7 exchange only: source -> rebalance -> sum sink, p=1", RunExchangeOnly, SumsValues: true),
+            new("2 + StableHash.Of + KeyGroups.Of (what a hash exchange with 2+ receivers adds)", HashedLoop),
+            new("3 1 + KeyedStateTable.TrySelect + ValueState get/set (as emitted)", StateTableLoop),
+            new("4 3 + ProcessContext, Collector, checksum writer (the chain body)", ChainBodyLoop),
+            new("5 Weir job, parallelism 1", (n, k) => KeyedCountBenchmark.RunWeir(n, k, 1, checksum: true)!.Value.CountSum),
+            new("6 Weir job, parallelism 1, exchange batches of 8192", (n, k) => RunWeirBatch(n, k, 8192)),
+            new("7 no key: source -> rebalance -> sum sink, p=1", RunExchangeOnly, SumsValues: true),
         };
 
         Checksum expected = KeyedCountBenchmark.Expected(options.Records, options.Keys);
@@ -111,7 +109,7 @@ public static class KeyedCountBreakdown
         return result.Completed ? ChecksumSink.Total.CountSum : throw new InvalidOperationException("The Weir run did not complete.");
     }
 
-    /// <summary>Step 2: the loop, plus the key-group computation the exchange and the operator both do.</summary>
+    /// <summary>Step 2: the loop, plus the key-group computation a hash exchange does to route a record.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static long HashedLoop(long records, long keys)
     {
@@ -123,8 +121,7 @@ public static class KeyedCountBreakdown
         for (long i = 0; i < records; i++)
         {
             Click click = generator.Generate(i);
-            int keyGroup = KeyGroups.Of(StableHash.Of(click.Key), maxParallelism);
-            groups += KeyGroups.Subtask(keyGroup, maxParallelism, 1);
+            groups += KeyGroups.Of(StableHash.Of(click.Key), maxParallelism);
             ref long count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, click.Key, out _);
             count++;
             countSum += count;
@@ -134,32 +131,7 @@ public static class KeyedCountBreakdown
         return countSum;
     }
 
-    /// <summary>Step 3: counts in one map per key group, as KeyedStateTable stores keys (no state columns).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static long KeyGroupMapsLoop(long records, long keys)
-    {
-        var generator = new ClickGenerator(keys);
-        var maps = new Dictionary<long, long>[MaxParallelism];
-        for (int i = 0; i < maps.Length; i++)
-        {
-            maps[i] = new Dictionary<long, long>();
-        }
-
-        int maxParallelism = s_maxParallelism;
-        long countSum = 0;
-        for (long i = 0; i < records; i++)
-        {
-            Click click = generator.Generate(i);
-            int keyGroup = KeyGroups.Of(StableHash.Of(click.Key), maxParallelism);
-            ref long count = ref CollectionsMarshal.GetValueRefOrAddDefault(maps[keyGroup], click.Key, out _);
-            count++;
-            countSum += count;
-        }
-
-        return countSum;
-    }
-
-    /// <summary>Step 4: Weir's own state table (key -> slot per key group) and a ValueState column.</summary>
+    /// <summary>Step 3: Weir's state table (one key -> slot map) and a ValueState column, as emitted.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static long StateTableLoop(long records, long keys)
     {
@@ -172,7 +144,11 @@ public static class KeyedCountBreakdown
         {
             Click click = generator.Generate(i);
             long key = click.Key;
-            table.Select(KeyGroups.Of(StableHash.Of(key), maxParallelism), in key);
+            if (!table.TrySelect(in key))
+            {
+                table.SelectNew(KeyGroups.Of(StableHash.Of(key), maxParallelism), in key);
+            }
+
             long count = state.Value + 1;
             state.Value = count;
             countSum += count;
@@ -181,15 +157,15 @@ public static class KeyedCountBreakdown
         return countSum;
     }
 
-    /// <summary>Step 5: what the generated chain body does per record, minus the exchange.</summary>
+    /// <summary>Step 4: what the generated chain body does per record (the function inlined), minus the exchange.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static long FullBodyLoop(long records, long keys)
+    private static long ChainBodyLoop(long records, long keys)
     {
         var generator = new ClickGenerator(keys);
         var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
         ValueState<long> state = table.Value<long>("count");
         var context = new ProcessContext<long>();
-        var collector = new Collector<KeyCount>();
+        var overflow = new CollectorBuffer<KeyCount>();
         var sink = new ChecksumSink();
         ChecksumSink.Reset();
         ChecksumWriter writer = sink.CreateWriter(new Weir.Connectors.SinkContext("out", 0, 1));
@@ -198,71 +174,28 @@ public static class KeyedCountBreakdown
         {
             Click click = generator.Generate(i);
             long key = click.Key;
-            table.Select(KeyGroups.Of(StableHash.Of(key), maxParallelism), in key);
-            context.SetCurrentKey(in key);
-            long count = state.Value + 1;
-            state.Value = count;
-            collector.Collect(new KeyCount(click.Key, count));
-            ReadOnlySpan<KeyCount> emitted = collector.Items;
-            for (int j = 0; j < emitted.Length; j++)
+            if (!table.TrySelect(in key))
             {
-                writer.Write(in emitted[j]);
+                table.SelectNew(KeyGroups.Of(StableHash.Of(key), maxParallelism), in key);
             }
 
-            collector.Reset();
+            context.SetCurrentKey(in key);
+            var output = new Collector<KeyCount>(overflow);
+            long count = state.Value + 1;
+            state.Value = count;
+            output.Collect(new KeyCount(click.Key, count));
+            if (output.Count != 0)
+            {
+                writer.Write(in output.First);
+                ReadOnlySpan<KeyCount> more = output.Overflow;
+                for (int j = 0; j < more.Length; j++)
+                {
+                    writer.Write(in more[j]);
+                }
+            }
         }
 
         writer.Finish();
         return ChecksumSink.Total.CountSum;
-    }
-
-    /// <summary>
-    /// Step 4': the same work as step 4 (key group computed, key -> slot, a 16-byte value+presence
-    /// entry per slot) with one key -> slot map per subtask instead of one per key group; each slot
-    /// remembers its key group (written once, on insertion), which is what a snapshot needs to cut
-    /// state by key-group range.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static long SingleMapStateLoop(long records, long keys)
-    {
-        var generator = new ClickGenerator(keys);
-        var slots = new Dictionary<long, int>();
-        var entries = new Entry[64];
-        var keyGroupOfSlot = new int[64];
-        int slotCount = 0;
-        int maxParallelism = s_maxParallelism;
-        long countSum = 0;
-        for (long i = 0; i < records; i++)
-        {
-            Click click = generator.Generate(i);
-            long key = click.Key;
-            int keyGroup = KeyGroups.Of(StableHash.Of(key), maxParallelism);
-            ref int slot = ref CollectionsMarshal.GetValueRefOrAddDefault(slots, key, out bool exists);
-            if (!exists)
-            {
-                if (slotCount == entries.Length)
-                {
-                    Array.Resize(ref entries, entries.Length * 2);
-                    Array.Resize(ref keyGroupOfSlot, keyGroupOfSlot.Length * 2);
-                }
-
-                keyGroupOfSlot[slotCount] = keyGroup;
-                slot = slotCount++;
-            }
-
-            ref Entry entry = ref entries[slot];
-            long count = (entry.HasValue ? entry.Value : 0) + 1;
-            entry.Value = count;
-            entry.HasValue = true;
-            countSum += count;
-        }
-
-        return countSum;
-    }
-
-    private struct Entry
-    {
-        public long Value;
-        public bool HasValue;
     }
 }

@@ -34,7 +34,7 @@ public struct CountPerKey : IKeyedProcessFunction<long, Click, KeyCount>
     private ValueState<long> _count;
 
     /// <inheritdoc/>
-    public void Process(in Click value, ProcessContext<long> context, Collector<KeyCount> output)
+    public void Process(in Click value, ProcessContext<long> context, ref Collector<KeyCount> output)
     {
         long count = _count.Value + 1;
         _count.Value = count;
