@@ -45,5 +45,46 @@ namespace Weir
 
         /// <summary>The explicit state name, or null to derive it from the field.</summary>
         public string? Name { get; }
+
+        /// <summary>
+        /// Processing-time time-to-live, e.g. <c>"30s"</c>, <c>"10m"</c>, <c>"1h"</c>, <c>"7d"</c> or
+        /// <c>"250ms"</c>: a value (a list element, a map entry) not written (or, with
+        /// <see cref="StateTtlUpdate.OnReadAndWrite"/>, not read or written) for that long expires.
+        /// Checked at build time. Null (the default) keeps values until cleared.
+        /// </summary>
+        public string? TimeToLive { get; set; }
+
+        /// <summary>Which accesses restart a value's time-to-live (default: creation and writes).</summary>
+        public StateTtlUpdate TtlUpdate { get; set; } = StateTtlUpdate.OnCreateAndWrite;
+
+        /// <summary>Whether an expired value that was not yet cleaned up may still be read (default: never).</summary>
+        public StateTtlVisibility TtlVisibility { get; set; } = StateTtlVisibility.NeverReturnExpired;
+
+        /// <summary>
+        /// Background cleanup: how many stored keys the operator checks for expired values per record
+        /// it processes (Flink's incremental cleanup; default 5, 0 turns it off and leaves only
+        /// cleanup on read).
+        /// </summary>
+        public int TtlCleanupPerRecord { get; set; } = 5;
+    }
+
+    /// <summary>Which state accesses restart a value's time-to-live (Flink's StateTtlConfig.UpdateType).</summary>
+    public enum StateTtlUpdate
+    {
+        /// <summary>Creating or writing a value restarts its time-to-live; reads do not.</summary>
+        OnCreateAndWrite,
+
+        /// <summary>Reads restart the time-to-live too.</summary>
+        OnReadAndWrite,
+    }
+
+    /// <summary>Whether expired values may be read before they are cleaned up (Flink's StateVisibility).</summary>
+    public enum StateTtlVisibility
+    {
+        /// <summary>An expired value is never returned, even if it is still stored.</summary>
+        NeverReturnExpired,
+
+        /// <summary>An expired value is returned if it has not been cleaned up yet (it is removed by that read).</summary>
+        ReturnExpiredIfNotCleanedUp,
     }
 }

@@ -193,7 +193,7 @@ namespace Weir.Generator
                     // UnsafeAccessor reaches the user's private state field without reflection (AOT-safe)
                     // and without making the user's struct partial.
                     w.WriteLine($"[global::System.Runtime.CompilerServices.UnsafeAccessor(global::System.Runtime.CompilerServices.UnsafeAccessorKind.Field, Name = {Literal(state.FieldName)})]");
-                    w.WriteLine($"private static extern ref {Rt}.ValueState<{state.StateType}> {StateAccessorName(op, state)}(ref {op.ValueType} function);");
+                    w.WriteLine($"private static extern ref {state.FieldType} {StateAccessorName(op, state)}(ref {op.ValueType} function);");
                     w.WriteLine();
                 }
             }
@@ -293,23 +293,23 @@ namespace Weir.Generator
                         break;
                     case OperatorKind.KeyedProcess:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
-                        w.WriteLine($"_state{i} = new {Rt}.State.KeyedStateTable<{op.KeyType}>({id}, context.KeyGroupRange);");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id});");
                         w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
                         w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         foreach (StateFieldModel state in op.States)
                         {
-                            w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = _state{i}.Value<{state.StateType}>({Literal(state.StateName)});");
+                            w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = {DeclareState(i, state)};");
                         }
 
                         break;
                     case OperatorKind.Reduce:
-                        w.WriteLine($"_state{i} = new {Rt}.State.KeyedStateTable<{op.KeyType}>({id}, context.KeyGroupRange);");
-                        w.WriteLine($"_value{i} = _state{i}.Value<{op.OutType}>(\"value\");");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id});");
+                        w.WriteLine($"_value{i} = _state{i}.Value<{op.OutType}>(new {Rt}.State.StateDescriptor(\"value\", {Rt}.State.KeyedStateKind.Value, {Literal("ValueState<" + op.OutType + ">")}));");
                         break;
                     case OperatorKind.Aggregate:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
-                        w.WriteLine($"_state{i} = new {Rt}.State.KeyedStateTable<{op.KeyType}>({id}, context.KeyGroupRange);");
-                        w.WriteLine($"_value{i} = _state{i}.Value<{op.AccumulatorType}>(\"accumulator\");");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id});");
+                        w.WriteLine($"_value{i} = _state{i}.Value<{op.AccumulatorType}>(new {Rt}.State.StateDescriptor(\"accumulator\", {Rt}.State.KeyedStateKind.Value, {Literal("ValueState<" + op.AccumulatorType + ">")}));");
                         break;
                     case OperatorKind.Sink:
                         w.WriteLine($"_sink{i} = {ValueName(op)}.CreateWriter(context.SinkContext({id}));");
@@ -443,6 +443,12 @@ namespace Weir.Generator
 
         private static void EmitSelectKey(SourceWriter w, OperatorModel op)
         {
+            if (op.States.Any(state => state.TtlMilliseconds is not null))
+            {
+                // Time-to-live needs the record's processing time (and runs incremental cleanup).
+                w.WriteLine($"_state{op.Index}.AdvanceClock();");
+            }
+
             // A known key needs no hash: its key group is computed only when its slot is created.
             w.WriteLine($"{op.KeyType} key = {Call(op.KeySelector!, "value")};");
             w.OpenBlock($"if (!_state{op.Index}.TrySelect(in key))");
@@ -452,6 +458,21 @@ namespace Weir.Generator
 
         private static void EmitCollector(SourceWriter w, OperatorModel op)
             => w.WriteLine($"var output = new {Rt}.Collector<{op.OutType}>(_overflow{op.Index});");
+
+        private static string DeclareState(int op, StateFieldModel state)
+        {
+            string ttl = state.TtlMilliseconds is long ms
+                ? $"new {Rt}.State.StateTtl(global::System.TimeSpan.FromMilliseconds({ms.ToString(CultureInfo.InvariantCulture)}), {Rt}.StateTtlUpdate.{state.TtlUpdate}, {Rt}.StateTtlVisibility.{state.TtlVisibility}, {state.TtlCleanupPerRecord.ToString(CultureInfo.InvariantCulture)})"
+                : "null";
+            string descriptor = $"new {Rt}.State.StateDescriptor({Literal(state.StateName)}, {Rt}.State.KeyedStateKind.{state.Kind}, {Literal(state.FieldType.Replace("global::", string.Empty))}, {ttl})";
+            string arguments = string.Join(", ", state.TypeArguments);
+            return state.Kind switch
+            {
+                "Reducing" => $"_state{op}.Reducing<{arguments}>({descriptor}, new {state.TypeArguments[1]}())",
+                "Aggregating" => $"_state{op}.Aggregating<{arguments}>({descriptor}, new {state.TypeArguments[3]}())",
+                _ => $"_state{op}.{state.Kind}<{arguments}>({descriptor})",
+            };
+        }
 
         private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs)
         {

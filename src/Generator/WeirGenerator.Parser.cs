@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Text;
@@ -27,7 +28,17 @@ namespace Weir.Generator
         private const string StreamType = "Weir.DataStream<T>";
         private const string KeyedStreamType = "Weir.KeyedStream<TKey, T>";
         private const string SinkDefinitionType = "Weir.SinkDefinition";
-        private const string ValueStateType = "Weir.ValueState<T>";
+        private const string MemoryPackableAttribute = "MemoryPack.MemoryPackableAttribute";
+
+        // Keyed state types by their generic definitions, with the kind the runtime declares them as.
+        private static readonly Dictionary<string, string> s_stateKinds = new()
+        {
+            ["Weir.ValueState<T>"] = "Value",
+            ["Weir.ListState<T>"] = "List",
+            ["Weir.MapState<TKey, TValue>"] = "Map",
+            ["Weir.ReducingState<T, TReduce>"] = "Reducing",
+            ["Weir.AggregatingState<TIn, TAcc, TOut, TAggregate>"] = "Aggregating",
+        };
         private const string StableHashableType = "Weir.IStableHashable";
         private const int MaxParallelismUpperBound = 1 << 15;
 
@@ -317,6 +328,11 @@ namespace Weir.Generator
                         {
                             Report(DiagnosticDescriptors.KeyWithoutStableHash, args.Count > 0 ? args[0] : invocation, keyType.ToDisplayString());
                         }
+                        else if (!IsSerializable(keyType))
+                        {
+                            // Keys are written to checkpoints with their state (and are the FASTER backend's record keys).
+                            Report(DiagnosticDescriptors.StateTypeNotSerializable, args.Count > 0 ? args[0] : invocation, keyType.ToDisplayString(), "the key of KeyBy");
+                        }
 
                         // The selector's generated name is fixed by the keyed operator that consumes it (see InvokeKeyed).
                         FunctionModel? selector = ReadFunction(args, 0, method, "KeyBy", "Key");
@@ -363,6 +379,14 @@ namespace Weir.Generator
             }
         }
 
+        private void ReportUnlessSerializable(ITypeSymbol type, string what, SyntaxNode where)
+        {
+            if (!IsSerializable(type))
+            {
+                Report(DiagnosticDescriptors.StateTypeNotSerializable, where, type.ToDisplayString(), what);
+            }
+        }
+
         private object? InvokeKeyed(StreamValue stream, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
         {
             string t = TypeName(method.ContainingType.TypeArguments[1]);
@@ -376,8 +400,10 @@ namespace Weir.Generator
                 case "Reduce":
                     op = AddOperator(OperatorKind.Reduce, invocation, args, stream, t, t);
                     _operators[op].Function = ReadFunction(args, 1, method, "Reduce", "Reduce_" + op.ToString(CultureInfo.InvariantCulture));
+                    ReportUnlessSerializable(method.ContainingType.TypeArguments[1], "the reduced value", invocation);
                     break;
                 case "Aggregate":
+                    ReportUnlessSerializable(method.TypeArguments[0], "the accumulator", invocation);
                     op = AddOperator(OperatorKind.Aggregate, invocation, args, stream, t, TypeName(method.TypeArguments[1]));
                     _operators[op].AccumulatorType = TypeName(method.TypeArguments[0]);
                     SetFunctionStruct(op, args, keyed: true);
@@ -479,7 +505,8 @@ namespace Weir.Generator
             var states = new List<StateFieldModel>();
             foreach (IFieldSymbol field in type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic))
             {
-                if (field.Type is not INamedTypeSymbol { IsGenericType: true } fieldType || fieldType.OriginalDefinition.ToDisplayString() != ValueStateType)
+                if (field.Type is not INamedTypeSymbol { IsGenericType: true } fieldType
+                    || !s_stateKinds.TryGetValue(fieldType.OriginalDefinition.ToDisplayString(), out string? kind))
                 {
                     continue;
                 }
@@ -498,7 +525,62 @@ namespace Weir.Generator
                     continue;
                 }
 
-                states.Add(new StateFieldModel(field.Name, name, TypeName(fieldType.TypeArguments[0])));
+                // Everything a state stores is written to checkpoints: its value types must serialize.
+                ImmutableArray<ITypeSymbol> stored = kind switch
+                {
+                    "Reducing" => ImmutableArray.Create(fieldType.TypeArguments[0]),
+                    "Aggregating" => ImmutableArray.Create(fieldType.TypeArguments[1]),
+                    _ => fieldType.TypeArguments,
+                };
+                ITypeSymbol? unserializable = stored.FirstOrDefault(t => !IsSerializable(t));
+                if (unserializable is not null)
+                {
+                    Report(DiagnosticDescriptors.StateTypeNotSerializable, expression, unserializable.ToDisplayString(), $"state '{name}' of '{type.ToDisplayString()}'");
+                    continue;
+                }
+
+                long? ttl = null;
+                string update = "OnCreateAndWrite", visibility = "NeverReturnExpired";
+                int cleanup = 5;
+                foreach (KeyValuePair<string, TypedConstant> argument in attribute?.NamedArguments ?? ImmutableArray<KeyValuePair<string, TypedConstant>>.Empty)
+                {
+                    switch (argument.Key)
+                    {
+                        case "TimeToLive" when argument.Value.Value is string text:
+                            ttl = ParseDuration(text);
+                            if (ttl is null)
+                            {
+                                Report(DiagnosticDescriptors.InvalidTimeToLive, expression, text, name, type.ToDisplayString());
+                            }
+
+                            break;
+                        case "TtlUpdate":
+                            update = argument.Value.Value is 1 ? "OnReadAndWrite" : "OnCreateAndWrite";
+                            break;
+                        case "TtlVisibility":
+                            visibility = argument.Value.Value is 1 ? "ReturnExpiredIfNotCleanedUp" : "NeverReturnExpired";
+                            break;
+                        case "TtlCleanupPerRecord" when argument.Value.Value is int perRecord:
+                            if (perRecord < 0)
+                            {
+                                Report(DiagnosticDescriptors.InvalidTimeToLive, expression, $"TtlCleanupPerRecord = {perRecord}", name, type.ToDisplayString());
+                            }
+
+                            cleanup = Math.Max(0, perRecord);
+                            break;
+                    }
+                }
+
+                states.Add(new StateFieldModel(
+                    field.Name,
+                    name,
+                    kind,
+                    TypeName(fieldType),
+                    fieldType.TypeArguments.Select(TypeName).ToEquatableArray(),
+                    ttl,
+                    update,
+                    visibility,
+                    cleanup));
             }
 
             draft.States = states.ToEquatableArray();
@@ -744,6 +826,95 @@ namespace Weir.Generator
         // ---- Helpers ---------------------------------------------------------------------------
 
         internal static string TypeName(ITypeSymbol type) => type.ToDisplayString(s_typeFormat);
+
+        /// <summary>
+        /// Parses a time-to-live such as "250ms", "30s", "10m", "1h" or "7d" into milliseconds; null
+        /// when the text is not a positive number followed by one of those units.
+        /// </summary>
+        internal static long? ParseDuration(string text)
+        {
+            string trimmed = text.Trim();
+            int unitStart = 0;
+            while (unitStart < trimmed.Length && (char.IsDigit(trimmed[unitStart]) || trimmed[unitStart] == '.'))
+            {
+                unitStart++;
+            }
+
+            if (unitStart == 0 || !double.TryParse(trimmed.Substring(0, unitStart), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double amount))
+            {
+                return null;
+            }
+
+            double? factor = trimmed.Substring(unitStart).Trim() switch
+            {
+                "ms" => 1,
+                "s" => 1000,
+                "m" or "min" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                _ => null,
+            };
+            double milliseconds = amount * (factor ?? 0);
+            return factor is null || milliseconds < 1 || milliseconds > long.MaxValue / 2 ? null : (long)milliseconds;
+        }
+
+        /// <summary>
+        /// Whether MemoryPack can serialize a type without reflection: primitives, strings and other
+        /// built-in formatters, enums, unmanaged structs (copied as bytes), [MemoryPackable] types,
+        /// and arrays, lists, dictionaries, tuples and nullables of those.
+        /// </summary>
+        internal static bool IsSerializable(ITypeSymbol type)
+        {
+            switch (type.SpecialType)
+            {
+                case SpecialType.System_Boolean:
+                case SpecialType.System_Char:
+                case SpecialType.System_SByte:
+                case SpecialType.System_Byte:
+                case SpecialType.System_Int16:
+                case SpecialType.System_UInt16:
+                case SpecialType.System_Int32:
+                case SpecialType.System_UInt32:
+                case SpecialType.System_Int64:
+                case SpecialType.System_UInt64:
+                case SpecialType.System_Single:
+                case SpecialType.System_Double:
+                case SpecialType.System_Decimal:
+                case SpecialType.System_String:
+                case SpecialType.System_DateTime:
+                    return true;
+            }
+
+            if (type.TypeKind == TypeKind.Enum || type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == MemoryPackableAttribute))
+            {
+                return true;
+            }
+
+            if (type is IArrayTypeSymbol array)
+            {
+                return IsSerializable(array.ElementType);
+            }
+
+            if (type is INamedTypeSymbol named)
+            {
+                string definition = named.OriginalDefinition.ToDisplayString();
+                if (named.IsTupleType || definition is "System.Nullable<T>" or "System.Collections.Generic.List<T>" or "System.Collections.Generic.Dictionary<TKey, TValue>"
+                    or "System.Collections.Generic.HashSet<T>" or "System.Collections.Generic.KeyValuePair<TKey, TValue>")
+                {
+                    return named.TypeArguments.All(IsSerializable) && (!named.IsTupleType || named.TupleElements.All(e => IsSerializable(e.Type)));
+                }
+
+                if (definition is "System.Guid" or "System.DateTimeOffset" or "System.TimeSpan")
+                {
+                    return true;
+                }
+
+                // Unmanaged structs (no references) are copied as bytes.
+                return named.IsUnmanagedType && named.TypeKind == TypeKind.Struct;
+            }
+
+            return false;
+        }
 
         private static string RefPrefix(RefKind kind) => kind switch
         {

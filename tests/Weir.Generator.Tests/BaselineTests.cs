@@ -73,7 +73,8 @@ public sealed class BaselineTests
 
         namespace Shop.Jobs;
 
-        public readonly record struct Sale(string Store, decimal Amount);
+        [MemoryPack.MemoryPackable]
+        public readonly partial record struct Sale(string Store, decimal Amount);
 
         [Job("sales")]
         public static partial class SalesJob

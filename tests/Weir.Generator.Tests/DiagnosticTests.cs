@@ -613,6 +613,131 @@ public sealed class DiagnosticTests
         AssertOnly(source, "WEIR0207", ".Sink(\"out\", DiscardFor(p))");
     }
 
+    [Theory]
+    [InlineData("10 minutes")]
+    [InlineData("0s")]
+    [InlineData("-5m")]
+    [InlineData("m")]
+    public void WEIR0208_InvalidTimeToLive(string ttl)
+    {
+        string source = Usings + """
+            public struct Expiring : IKeyedProcessFunction<int, int, int>
+            {
+                [State("n", TimeToLive = "TTL")]
+                private ValueState<int> _n;
+
+                public void Process(in int value, ProcessContext<int> context, ref Collector<int> output)
+                {
+                    _n.Value = value;
+                    output.Collect(value);
+                }
+            }
+
+            [Job("expiring")]
+            public static partial class ExpiringJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p) => p
+                    .Source("in", Sources.FromArray(new[] { 1 }))
+                    .KeyBy(x => x)
+                    .Process("expiring", new Expiring())
+                    .Sink("out", Sinks.Discard<int>());
+            }
+            """.Replace("TTL", ttl, System.StringComparison.Ordinal);
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0208", ".Process(\"expiring\", new Expiring())");
+        Assert.Contains($"'{ttl}'", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0208_ValidTimeToLiveIsAccepted()
+    {
+        foreach (string ttl in new[] { "250ms", "30s", "10m", "1.5h", "7d" })
+        {
+            Assert.NotNull(Weir.Generator.Parser.ParseDuration(ttl));
+        }
+
+        Assert.Equal(90_000, Weir.Generator.Parser.ParseDuration("1.5m"));
+    }
+
+    [Fact]
+    public void WEIR0209_StateTypeNotSerializable()
+    {
+        string source = Usings + """
+            public sealed class Basket
+            {
+                public string[] Items = System.Array.Empty<string>();
+            }
+
+            public struct Keeps : IKeyedProcessFunction<int, int, int>
+            {
+                [State("basket")]
+                private ValueState<Basket> _basket;
+
+                public void Process(in int value, ProcessContext<int> context, ref Collector<int> output)
+                {
+                    _basket.Value ??= new Basket();
+                    output.Collect(value);
+                }
+            }
+
+            [Job("keeps")]
+            public static partial class KeepsJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p) => p
+                    .Source("in", Sources.FromArray(new[] { 1 }))
+                    .KeyBy(x => x)
+                    .Process("keeps", new Keeps())
+                    .Sink("out", Sinks.Discard<int>());
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0209", ".Process(\"keeps\", new Keeps())");
+        string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("Tests.Basket", message, System.StringComparison.Ordinal);
+        Assert.Contains("state 'basket'", message, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0209_SerializableStateTypesAreAccepted()
+    {
+        string source = Usings + """
+            [MemoryPack.MemoryPackable]
+            public partial class Basket
+            {
+                public string[] Items { get; set; } = System.Array.Empty<string>();
+            }
+
+            public readonly record struct Point(int X, int Y);
+
+            public struct Keeps : IKeyedProcessFunction<string, int, int>
+            {
+                [State] private ValueState<Basket> _basket;
+                [State] private ListState<Point> _points;
+                [State] private MapState<string, (int, System.Guid)> _map;
+                [State] private ValueState<System.Collections.Generic.List<decimal>> _list;
+
+                public void Process(in int value, ProcessContext<string> context, ref Collector<int> output)
+                {
+                    _points.Add(new Point(value, value));
+                    output.Collect(value);
+                }
+            }
+
+            [Job("keeps")]
+            public static partial class KeepsJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p) => p
+                    .Source("in", Sources.FromArray(new[] { 1 }))
+                    .KeyBy(x => x.ToString())
+                    .Process("keeps", new Keeps())
+                    .Sink("out", Sinks.Discard<int>());
+            }
+            """;
+        GeneratorRun run = GeneratorHarness.Run(source);
+        Assert.Empty(run.GeneratorDiagnostics);
+    }
+
     [Fact]
     public void WEIR0207_FunctionUsesStreamLocal()
     {

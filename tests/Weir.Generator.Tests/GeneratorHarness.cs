@@ -116,12 +116,14 @@ internal static class GeneratorHarness
         }
 
         // The host's list holds the test's own dependencies too (Roslyn, xunit, the Weir assemblies);
-        // only the shared framework and Weir are meant to be visible to the code under test.
+        // only the shared framework, Weir and MemoryPack (which users mark state types with) are meant
+        // to be visible to the code under test.
         string framework = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
         var references = paths
             .Where(p => string.Equals(Path.GetDirectoryName(p), framework, StringComparison.Ordinal))
             .Append(typeof(PipelineBuilder).Assembly.Location)
             .Append(typeof(JobAttribute).Assembly.Location)
+            .Append(typeof(MemoryPack.MemoryPackableAttribute).Assembly.Location)
             .Distinct(StringComparer.Ordinal)
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToImmutableArray();

@@ -21,7 +21,8 @@ public sealed class IncrementalTests
 
         namespace Tests;
 
-        public readonly record struct Count(string Word, long N);
+        [MemoryPack.MemoryPackable]
+        public readonly partial record struct Count(string Word, long N);
 
         [Job("counts")]
         public static partial class CountJob

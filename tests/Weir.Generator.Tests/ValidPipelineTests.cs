@@ -92,7 +92,8 @@ public sealed class ValidPipelineTests
     public void KeyByAndReduce()
     {
         string generated = AssertCompiles("""
-            public readonly record struct Count(string Word, long N);
+            [MemoryPack.MemoryPackable]
+            public readonly partial record struct Count(string Word, long N);
 
             [Job("reduce")]
             public static partial class ReduceJob
@@ -144,8 +145,8 @@ public sealed class ValidPipelineTests
                     .Sink("out", Sinks.Discard<string>());
             }
             """);
-        Assert.Contains("_state1.Value<bool>(\"seen\")", generated, System.StringComparison.Ordinal);
-        Assert.Contains("_state1.Value<long>(\"count\")", generated, System.StringComparison.Ordinal);
+        Assert.Contains("_state1.Value<bool>(new global::Weir.State.StateDescriptor(\"seen\", global::Weir.State.KeyedStateKind.Value, \"Weir.ValueState<bool>\", null))", generated, System.StringComparison.Ordinal);
+        Assert.Contains("_state1.Value<long>(new global::Weir.State.StateDescriptor(\"count\", global::Weir.State.KeyedStateKind.Value, \"Weir.ValueState<long>\", null))", generated, System.StringComparison.Ordinal);
     }
 
     [Fact]
@@ -316,7 +317,8 @@ public sealed class ValidPipelineTests
     public void TupleKeys()
     {
         string generated = AssertCompiles("""
-            public readonly record struct Click(string User, int Page, Guid Session);
+            [MemoryPack.MemoryPackable]
+            public readonly partial record struct Click(string User, int Page, Guid Session);
 
             [Job("tuple-keys")]
             public static partial class TupleKeyJob

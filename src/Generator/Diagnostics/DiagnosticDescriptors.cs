@@ -117,6 +117,16 @@ namespace Weir.Generator.Diagnostics
             "WEIR0207", "Unsupported source, sink or function value", "The {0} given to {1} cannot use the pipeline builder or stream variables",
             "Sources, sinks and function structs are created by copying their expression into the generated plan, where only job parameters and static members are in scope.");
 
+        /// <summary>Format: <c>"Invalid time-to-live '{0}' on state '{1}' of '{2}'..."</c>.</summary>
+        public static readonly DiagnosticDescriptor InvalidTimeToLive = Create(
+            "WEIR0208", "Invalid state time-to-live", "Invalid time-to-live '{0}' on state '{1}' of '{2}': use a positive number and a unit (ms, s, m, h, d), e.g. \"10m\", and TtlCleanupPerRecord >= 0",
+            "Time-to-live is checked at build time so a typo cannot silently keep state forever or drop it at once.");
+
+        /// <summary>Format: <c>"Type '{0}' of {1} cannot be serialized..."</c>.</summary>
+        public static readonly DiagnosticDescriptor StateTypeNotSerializable = Create(
+            "WEIR0209", "State type cannot be serialized", "Type '{0}' of {1} cannot be serialized for checkpoints: mark it [MemoryPackable] and partial, or use primitives, strings, enums, unmanaged structs, or arrays, lists, dictionaries and tuples of those",
+            "Keyed state and keys are written to checkpoints and savepoints with MemoryPack's generated (reflection-free, AOT-safe) serializers; a type it cannot serialize would fail only at the first checkpoint.");
+
         private static DiagnosticDescriptor Create(string id, string title, string message, string description)
             => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());
     }

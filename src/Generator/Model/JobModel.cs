@@ -41,7 +41,25 @@ namespace Weir.Generator.Model
     internal sealed record InputModel(int Producer, Partitioning Partitioning);
 
     /// <summary>A keyed state field of a process function.</summary>
-    internal sealed record StateFieldModel(string FieldName, string StateName, string StateType);
+    /// <param name="FieldName">The field's name in the function struct.</param>
+    /// <param name="StateName">The state's name (its identity inside the operator).</param>
+    /// <param name="Kind">Value, List, Map, Reducing or Aggregating (the runtime's KeyedStateKind names).</param>
+    /// <param name="FieldType">The field's fully qualified type.</param>
+    /// <param name="TypeArguments">The state type's type arguments, fully qualified.</param>
+    /// <param name="TtlMilliseconds">The time-to-live in milliseconds, or null.</param>
+    /// <param name="TtlUpdate">The StateTtlUpdate member name.</param>
+    /// <param name="TtlVisibility">The StateTtlVisibility member name.</param>
+    /// <param name="TtlCleanupPerRecord">Keys checked per record by incremental cleanup.</param>
+    internal sealed record StateFieldModel(
+        string FieldName,
+        string StateName,
+        string Kind,
+        string FieldType,
+        EquatableArray<string> TypeArguments,
+        long? TtlMilliseconds,
+        string TtlUpdate,
+        string TtlVisibility,
+        int TtlCleanupPerRecord);
 
     /// <summary>An operator of the job graph.</summary>
     internal sealed record OperatorModel(

@@ -62,6 +62,7 @@ namespace Weir.CompilerServices
             CancellationToken stopToken,
             CancellationToken abortToken,
             ILogger logger,
+            TimeProvider clock,
             Func<int, object> outputFactory)
         {
             JobName = jobName;
@@ -73,6 +74,7 @@ namespace Weir.CompilerServices
             StopToken = stopToken;
             AbortToken = abortToken;
             Logger = logger;
+            Clock = clock;
             _outputFactory = outputFactory;
         }
 
@@ -99,6 +101,14 @@ namespace Weir.CompilerServices
 
         /// <summary>Signalled when the job aborts (failure or hard cancel): nothing may be committed.</summary>
         internal CancellationToken AbortToken { get; }
+
+        /// <summary>Processing time, for state time-to-live.</summary>
+        public TimeProvider Clock { get; }
+
+        /// <summary>Creates the keyed state store of one of this chain's keyed operators on this subtask.</summary>
+        public State.KeyedStateTable<TKey> KeyedState<TKey>(string operatorId)
+            where TKey : notnull
+            => new(operatorId, KeyGroupRange, Clock);
 
         /// <summary>The job's logger.</summary>
         public ILogger Logger { get; }

@@ -14,11 +14,13 @@ namespace Weir.Execution
     /// <param name="MaxParallelism">The max parallelism (null: the pipeline's, else Flink's default for the parallelism).</param>
     /// <param name="GateCapacity">Batches an input gate holds before senders block (backpressure).</param>
     /// <param name="BatchSize">Records per exchange batch.</param>
+    /// <param name="Clock">Processing time for state time-to-live (null: the system clock); tests pass a fake.</param>
     public sealed record ExecutionOptions(
         int? Parallelism = null,
         int? MaxParallelism = null,
         int GateCapacity = ExecutionDefaults.GateCapacity,
-        int BatchSize = ExecutionDefaults.ExchangeBatchSize);
+        int BatchSize = ExecutionDefaults.ExchangeBatchSize,
+        TimeProvider? Clock = null);
 
     /// <summary>How a job run ended.</summary>
     /// <param name="JobName">The job.</param>
@@ -113,6 +115,7 @@ namespace Weir.Execution
                     stopSource.Token,
                     abortSource.Token,
                     _logger,
+                    options.Clock ?? TimeProvider.System,
                     edgeIndex =>
                     {
                         ExchangeEdge edge = plan.Edges[edgeIndex];

@@ -137,7 +137,7 @@ public static class KeyedCountBreakdown
     {
         var generator = new ClickGenerator(keys);
         var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
-        ValueState<long> state = table.Value<long>("count");
+        ValueState<long> state = table.Value<long>(new StateDescriptor("count", KeyedStateKind.Value, "ValueState<long>"));
         int maxParallelism = s_maxParallelism;
         long countSum = 0;
         for (long i = 0; i < records; i++)
@@ -163,7 +163,7 @@ public static class KeyedCountBreakdown
     {
         var generator = new ClickGenerator(keys);
         var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
-        ValueState<long> state = table.Value<long>("count");
+        ValueState<long> state = table.Value<long>(new StateDescriptor("count", KeyedStateKind.Value, "ValueState<long>"));
         var context = new ProcessContext<long>();
         var overflow = new CollectorBuffer<KeyCount>();
         var sink = new ChecksumSink();
