@@ -132,6 +132,31 @@ public sealed class JobExecutionTests
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
+    public void Every_keyed_state_kind_works_in_a_generated_operator(int parallelism)
+    {
+        const long records = 5_000;
+        EveryStateKindJob.Output.Clear();
+
+        new LocalExecutor().Execute(EveryStateKindJob.CreatePlan(records), new ExecutionOptions(Parallelism: parallelism));
+
+        var output = EveryStateKindJob.Output.ToArray();
+        Assert.Equal(records, output.Length);
+        for (long sensor = 0; sensor < 100; sensor++)
+        {
+            long s = sensor;
+            long[] values = Enumerable.Range(0, (int)records).Where(i => i % 100 == s).Select(i => (long)i).ToArray();
+            var last = output.Where(o => o.Key == s).MaxBy(o => o.History);
+            Assert.Equal(values.Length, last.History);
+            Assert.Equal(values.Sum(), last.Sum);
+            Assert.Equal(values.Average(), last.Average, 6);
+            Assert.Equal(values.Select(v => v % 10).Distinct().Count(), last.Distinct);
+            Assert.Equal(values.Length, last.Recent);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
     public void An_exception_in_user_code_fails_the_job_naming_the_operator_and_the_record(int parallelism)
     {
         var error = Assert.Throws<JobFailedException>(() =>

@@ -274,3 +274,39 @@ public struct EchoSome : IKeyedProcessFunction<long, Reading, (long Key, long Va
         }
     }
 }
+
+/// <summary>Every keyed state kind in one generated operator, one of them with a time-to-live.</summary>
+[Job("every-state-kind")]
+public static partial class EveryStateKindJob
+{
+    public static readonly CollectedOutput<(long Key, long Last, int History, int Distinct, long Sum, double Average, long Recent)> Output = new();
+
+    [Pipeline]
+    private static void Define(PipelineBuilder p, long records) => p
+        .Source("readings", Sources.Generate<Reading, ReadingGenerator>(records))
+        .KeyBy(r => r.Sensor)
+        .Process("kinds", new EveryStateKind())
+        .Sink("out", Sinks.Collect(Output));
+}
+
+public struct EveryStateKind : IKeyedProcessFunction<long, Reading, (long Key, long Last, int History, int Distinct, long Sum, double Average, long Recent)>
+{
+    [State] private ValueState<long> _last;
+    [State] private ListState<long> _history;
+    [State] private MapState<long, int> _byLastDigit;
+    [State] private ReducingState<long, Sum> _sum;
+    [State] private AggregatingState<long, (long Sum, long Count), double, Average> _average;
+    [State(TimeToLive = "1h", TtlUpdate = StateTtlUpdate.OnReadAndWrite)] private ValueState<long> _recent;
+
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<(long Key, long Last, int History, int Distinct, long Sum, double Average, long Recent)> output)
+    {
+        _last.Value = value.Value;
+        _history.Add(value.Value);
+        long digit = value.Value % 10;
+        _byLastDigit.Put(digit, _byLastDigit.Get(digit) + 1);
+        _sum.Add(value.Value);
+        _average.Add(value.Value);
+        _recent.Value = _recent.Value + 1;
+        output.Collect((context.Key, _last.Value, _history.Count, _byLastDigit.Count, _sum.Value, _average.Value, _recent.Value));
+    }
+}
