@@ -133,7 +133,7 @@ namespace Weir.State
             long minimumBytes = (long)count * framesPerEntry * StateSnapshotFormat.Int32Size;
             if (minimumBytes > Remaining)
             {
-                throw Fail($"the snapshot is truncated: it declares {count} entries, which need at least {minimumBytes} bytes, " +
+                throw Fail($"the snapshot is truncated: it declares {count} {(count == 1 ? "entry, which needs" : "entries, which need")} at least {minimumBytes} bytes, " +
                     $"but only {Remaining} follow the header.");
             }
 
