@@ -16,7 +16,8 @@ namespace Weir.State.Faster
     /// <para>
     /// FASTER's in-memory log is a ring of pages whose count must be a power of two, so the log gets the
     /// largest power of two that fits the budget: a budget between two powers of two is honoured, not
-    /// filled. At least two pages are needed, one taking writes while the other is flushed to disk,
+    /// filled (FASTER's empty-page setting would not help: it leaves pages unused but still allocated).
+    /// The store keeps at least two pages, so one takes writes while the other is flushed to disk,
     /// hence the 4 MiB minimum.
     /// </para>
     /// <para>
