@@ -49,9 +49,6 @@ namespace Weir.State
         /// <summary>The key groups this store holds.</summary>
         public KeyGroupRange KeyGroups { get; }
 
-        /// <summary>Whether any declared state has a time-to-live (generated code then calls <see cref="AdvanceClock"/> per record).</summary>
-        public bool HasTtl => _cleanupPerRecord > 0 || _columns.Exists(c => c.Ttl is not null);
-
         /// <summary>Names of the declared states, in declaration order.</summary>
         public IEnumerable<string> StateNames
         {
@@ -218,7 +215,6 @@ namespace Weir.State
         /// </summary>
         private void CleanupStep()
         {
-            int current = CurrentSlot;
             for (int i = 0; i < _cleanupPerRecord; i++)
             {
                 int slot = _cleanupCursor;
@@ -236,8 +232,6 @@ namespace Weir.State
                     }
                 }
             }
-
-            CurrentSlot = current;
         }
     }
 
