@@ -293,7 +293,7 @@ namespace Weir.Generator
                         break;
                     case OperatorKind.KeyedProcess:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
-                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id});");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
                         w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
                         w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         foreach (StateFieldModel state in op.States)
@@ -303,13 +303,13 @@ namespace Weir.Generator
 
                         break;
                     case OperatorKind.Reduce:
-                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id});");
-                        w.WriteLine($"_value{i} = _state{i}.Value<{op.OutType}>(new {Rt}.State.StateDescriptor(\"value\", {Rt}.State.KeyedStateKind.Value, {Literal("ValueState<" + op.OutType + ">")}));");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
+                        w.WriteLine($"_value{i} = _state{i}.Value<{op.OutType}>(new {Rt}.State.StateDescriptor(\"value\", {Rt}.State.KeyedStateKind.Value, {Literal("ValueState<" + op.OutType + ">")}), {Serializer(op.OutType)});");
                         break;
                     case OperatorKind.Aggregate:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
-                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id});");
-                        w.WriteLine($"_value{i} = _state{i}.Value<{op.AccumulatorType}>(new {Rt}.State.StateDescriptor(\"accumulator\", {Rt}.State.KeyedStateKind.Value, {Literal("ValueState<" + op.AccumulatorType + ">")}));");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
+                        w.WriteLine($"_value{i} = _state{i}.Value<{op.AccumulatorType}>(new {Rt}.State.StateDescriptor(\"accumulator\", {Rt}.State.KeyedStateKind.Value, {Literal("ValueState<" + op.AccumulatorType + ">")}), {Serializer(op.AccumulatorType!)});");
                         break;
                     case OperatorKind.Sink:
                         w.WriteLine($"_sink{i} = {ValueName(op)}.CreateWriter(context.SinkContext({id}));");
@@ -468,11 +468,15 @@ namespace Weir.Generator
             string arguments = string.Join(", ", state.TypeArguments);
             return state.Kind switch
             {
-                "Reducing" => $"_state{op}.Reducing<{arguments}>({descriptor}, new {state.TypeArguments[1]}())",
-                "Aggregating" => $"_state{op}.Aggregating<{arguments}>({descriptor}, new {state.TypeArguments[3]}())",
-                _ => $"_state{op}.{state.Kind}<{arguments}>({descriptor})",
+                "Reducing" => $"_state{op}.Reducing<{arguments}>({descriptor}, new {state.TypeArguments[1]}(), {Serializer(state.TypeArguments[0])})",
+                "Aggregating" => $"_state{op}.Aggregating<{arguments}>({descriptor}, new {state.TypeArguments[3]}(), {Serializer(state.TypeArguments[1])})",
+                "Map" => $"_state{op}.Map<{arguments}>({descriptor}, {Serializer(state.TypeArguments[0])}, {Serializer(state.TypeArguments[1])})",
+                _ => $"_state{op}.{state.Kind}<{arguments}>({descriptor}, {Serializer(state.TypeArguments[0])})",
             };
         }
+
+        /// <summary>The serializer of a state or key type: MemoryPack's, named with the concrete type so AOT keeps what it needs.</summary>
+        private static string Serializer(string type) => $"{Rt}.State.MemoryPackStateSerializer<{type}>.Instance";
 
         private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs)
         {

@@ -145,8 +145,8 @@ public sealed class ValidPipelineTests
                     .Sink("out", Sinks.Discard<string>());
             }
             """);
-        Assert.Contains("_state1.Value<bool>(new global::Weir.State.StateDescriptor(\"seen\", global::Weir.State.KeyedStateKind.Value, \"Weir.ValueState<bool>\", null))", generated, System.StringComparison.Ordinal);
-        Assert.Contains("_state1.Value<long>(new global::Weir.State.StateDescriptor(\"count\", global::Weir.State.KeyedStateKind.Value, \"Weir.ValueState<long>\", null))", generated, System.StringComparison.Ordinal);
+        Assert.Contains("_state1.Value<bool>(new global::Weir.State.StateDescriptor(\"seen\", global::Weir.State.KeyedStateKind.Value, \"Weir.ValueState<bool>\", null), global::Weir.State.MemoryPackStateSerializer<bool>.Instance)", generated, System.StringComparison.Ordinal);
+        Assert.Contains("_state1.Value<long>(new global::Weir.State.StateDescriptor(\"count\", global::Weir.State.KeyedStateKind.Value, \"Weir.ValueState<long>\", null), global::Weir.State.MemoryPackStateSerializer<long>.Instance)", generated, System.StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,8 +1,11 @@
 using System;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Weir.Execution;
+using Weir.State;
+using Weir.State.Faster;
 using Xunit;
 
 namespace Weir.Runtime.Tests;
@@ -129,15 +132,22 @@ public sealed class JobExecutionTests
         }
     }
 
+    /// <summary>The FASTER backend as tests use it: 8 cached keys, so the job's 100 keys keep moving through the store.</summary>
+    private static StateBackendOptions Backend(StateBackendKind kind) => kind == StateBackendKind.Heap
+        ? StateBackendOptions.Heap
+        : StateBackendOptions.Faster(Path.Combine(Path.GetTempPath(), "weir-test-state"), FasterBytesStore.MinimumMemoryBudgetBytes, cachedKeys: 8);
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Every_keyed_state_kind_works_in_a_generated_operator(int parallelism)
+    [InlineData(1, StateBackendKind.Heap)]
+    [InlineData(2, StateBackendKind.Heap)]
+    [InlineData(1, StateBackendKind.Faster)]
+    [InlineData(2, StateBackendKind.Faster)]
+    public void Every_keyed_state_kind_works_in_a_generated_operator(int parallelism, StateBackendKind backend)
     {
         const long records = 5_000;
         EveryStateKindJob.Output.Clear();
 
-        new LocalExecutor().Execute(EveryStateKindJob.CreatePlan(records), new ExecutionOptions(Parallelism: parallelism));
+        new LocalExecutor().Execute(EveryStateKindJob.CreatePlan(records), new ExecutionOptions(Parallelism: parallelism, StateBackend: Backend(backend)));
 
         var output = EveryStateKindJob.Output.ToArray();
         Assert.Equal(records, output.Length);
@@ -152,6 +162,25 @@ public sealed class JobExecutionTests
             Assert.Equal(values.Select(v => v % 10).Distinct().Count(), last.Distinct);
             Assert.Equal(values.Length, last.Recent);
         }
+    }
+
+    [Fact]
+    public void The_same_job_gives_identical_output_on_the_heap_and_FASTER_backends_and_leaves_no_state_files()
+    {
+        const long records = 20_000;
+        EveryStateKindJob.Output.Clear();
+        new LocalExecutor().Execute(EveryStateKindJob.CreatePlan(records), new ExecutionOptions(Parallelism: 1, StateBackend: Backend(StateBackendKind.Heap)));
+        var heap = EveryStateKindJob.Output.ToArray();
+
+        EveryStateKindJob.Output.Clear();
+        string root = Path.Combine(Path.GetTempPath(), "weir-test-state-" + Guid.NewGuid().ToString("N"));
+        new LocalExecutor().Execute(EveryStateKindJob.CreatePlan(records), new ExecutionOptions(Parallelism: 1, StateBackend: StateBackendOptions.Faster(root, FasterBytesStore.MinimumMemoryBudgetBytes, cachedKeys: 8)));
+        var faster = EveryStateKindJob.Output.ToArray();
+
+        Assert.Equal(records, heap.Length);
+        Assert.Equal(heap, faster);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(root));
+        Directory.Delete(root);
     }
 
     [Theory]

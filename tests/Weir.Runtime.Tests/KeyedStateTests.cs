@@ -3,6 +3,9 @@ using System.Collections.Generic;
 using System.Linq;
 using Weir.Execution;
 using Weir.State;
+using Weir.State.Faster;
+using System.Globalization;
+using System.IO;
 using Xunit;
 
 namespace Weir.Runtime.Tests;
@@ -31,20 +34,30 @@ public struct Average : IAggregateFunction<long, (long Sum, long Count), double>
     public double GetResult(in (long Sum, long Count) accumulator) => accumulator.Count == 0 ? 0 : (double)accumulator.Sum / accumulator.Count;
 }
 
-/// <summary>Every keyed state kind, on the heap store, through the API generated code and functions use.</summary>
-public sealed class KeyedStateTests
+/// <summary>
+/// Every keyed state kind through the API generated code and functions use. The tests run on each
+/// backend (the derived classes): the FASTER one keeps few keys cached, so most reads and writes go
+/// through its store.
+/// </summary>
+public abstract class KeyedStateTests
 {
-    private const int MaxParallelism = 128;
-    private readonly ManualClock _clock = new();
+    protected const int MaxParallelism = 128;
+    protected readonly ManualClock _clock = new();
 
-    private KeyedStateTable<string> NewTable() => new("op", KeyGroups.RangeOf(0, 1, MaxParallelism), _clock);
+    /// <summary>A new store of one subtask owning every key group, holding <c>string</c> keys.</summary>
+    protected abstract KeyedStateTable<string> NewTable();
 
-    private static StateDescriptor Describe(string name, KeyedStateKind kind, StateTtl? ttl = null) => new(name, kind, kind.ToString(), ttl);
+    /// <summary>Characters of the large string value.</summary>
+    protected virtual int LargeValueChars => 4 << 20;
 
-    private static void Select(KeyedStateTable<string> table, string key)
+    private static IStateSerializer<T> Serializer<T>() => MemoryPackStateSerializer<T>.Instance;
+
+    protected static StateDescriptor Describe(string name, KeyedStateKind kind, StateTtl? ttl = null) => new(name, kind, kind.ToString(), ttl);
+
+    protected static void Select(KeyedStateTable<string> table, string key)
         => table.Select(KeyGroups.Of(StableHash.Of(key), MaxParallelism), in key);
 
-    private void Tick(KeyedStateTable<string> table, TimeSpan by)
+    protected void Tick(KeyedStateTable<string> table, TimeSpan by)
     {
         _clock.Advance(by);
         table.AdvanceClock();
@@ -54,7 +67,7 @@ public sealed class KeyedStateTests
     public void Value_state_is_empty_then_holds_updates_per_key_then_clears()
     {
         KeyedStateTable<string> table = NewTable();
-        ValueState<long> count = table.Value<long>(Describe("count", KeyedStateKind.Value));
+        ValueState<long> count = table.Value<long>(Describe("count", KeyedStateKind.Value), Serializer<long>());
 
         Select(table, "a");
         Assert.False(count.HasValue);
@@ -76,14 +89,14 @@ public sealed class KeyedStateTests
     public void Value_state_holds_many_keys_and_large_values()
     {
         KeyedStateTable<string> table = NewTable();
-        ValueState<string> text = table.Value<string>(Describe("text", KeyedStateKind.Value));
+        ValueState<string> text = table.Value<string>(Describe("text", KeyedStateKind.Value), Serializer<string>());
         for (int i = 0; i < 100_000; i++)
         {
             Select(table, "k" + i);
             text.Value = "v" + i;
         }
 
-        string large = new('x', 4 << 20);
+        string large = new('x', LargeValueChars);
         Select(table, "large");
         text.Value = large;
 
@@ -94,7 +107,7 @@ public sealed class KeyedStateTests
         }
 
         Select(table, "large");
-        Assert.Same(large, text.Value);
+        Assert.Equal(large, text.Value);
         Assert.Equal(100_001, table.KeyCount);
         Assert.Equal(100_001, Enumerable.Range(0, MaxParallelism).Sum(table.CountKeys));
     }
@@ -103,7 +116,7 @@ public sealed class KeyedStateTests
     public void List_state_adds_updates_reads_and_clears()
     {
         KeyedStateTable<string> table = NewTable();
-        ListState<int> list = table.List<int>(Describe("list", KeyedStateKind.List));
+        ListState<int> list = table.List<int>(Describe("list", KeyedStateKind.List), Serializer<int>());
 
         Select(table, "a");
         Assert.True(list.IsEmpty);
@@ -134,7 +147,7 @@ public sealed class KeyedStateTests
     public void Map_state_puts_gets_removes_enumerates_and_clears()
     {
         KeyedStateTable<string> table = NewTable();
-        MapState<string, long> map = table.Map<string, long>(Describe("map", KeyedStateKind.Map));
+        MapState<string, long> map = table.Map<string, long>(Describe("map", KeyedStateKind.Map), Serializer<string>(), Serializer<long>());
 
         Select(table, "a");
         Assert.True(map.IsEmpty);
@@ -175,8 +188,8 @@ public sealed class KeyedStateTests
     public void Reducing_and_aggregating_state_fold_added_values()
     {
         KeyedStateTable<string> table = NewTable();
-        ReducingState<long, Sum> sum = table.Reducing<long, Sum>(Describe("sum", KeyedStateKind.Reducing), default);
-        AggregatingState<long, (long, long), double, Average> average = table.Aggregating<long, (long, long), double, Average>(Describe("avg", KeyedStateKind.Aggregating), default);
+        ReducingState<long, Sum> sum = table.Reducing<long, Sum>(Describe("sum", KeyedStateKind.Reducing), default, Serializer<long>());
+        AggregatingState<long, (long, long), double, Average> average = table.Aggregating<long, (long, long), double, Average>(Describe("avg", KeyedStateKind.Aggregating), default, Serializer<(long, long)>());
 
         Select(table, "a");
         Assert.False(sum.HasValue);
@@ -204,19 +217,104 @@ public sealed class KeyedStateTests
     public void Declaring_a_state_twice_with_another_type_is_refused()
     {
         KeyedStateTable<string> table = NewTable();
-        table.Value<long>(Describe("s", KeyedStateKind.Value));
-        Assert.Same(table.GetState("s"), table.Value<long>(Describe("s", KeyedStateKind.Value)));
-        var error = Assert.Throws<InvalidOperationException>(() => table.List<long>(Describe("s", KeyedStateKind.List)));
+        table.Value<long>(Describe("s", KeyedStateKind.Value), Serializer<long>());
+        Assert.Same(table.GetState("s"), table.Value<long>(Describe("s", KeyedStateKind.Value), Serializer<long>()));
+        var error = Assert.Throws<InvalidOperationException>(() => table.List<long>(Describe("s", KeyedStateKind.List), Serializer<long>()));
         Assert.Contains("'op'", error.Message, StringComparison.Ordinal);
         Assert.Contains("'s'", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
+    public void Ttl_value_expires_and_is_never_returned_by_default()
+    {
+        KeyedStateTable<string> table = NewTable();
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromSeconds(10), CleanupPerRecord: 0)), Serializer<long>());
+        table.AdvanceClock();
+        Select(table, "a");
+        value.Value = 7;
+
+        Tick(table, TimeSpan.FromSeconds(9));
+        Assert.Equal(7, value.Value);
+
+        // Reads do not refresh the time-to-live under OnCreateAndWrite.
+        Tick(table, TimeSpan.FromSeconds(1));
+        Assert.False(value.HasValue);
+        Assert.Equal(0, value.Value);
+        Assert.Equal(0, table.KeyCount);
+    }
+
+    [Fact]
+    public void Ttl_return_expired_if_not_cleaned_up_returns_it_once()
+    {
+        KeyedStateTable<string> table = NewTable();
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromSeconds(10), Visibility: StateTtlVisibility.ReturnExpiredIfNotCleanedUp, CleanupPerRecord: 0)), Serializer<long>());
+        table.AdvanceClock();
+        Select(table, "a");
+        value.Value = 7;
+        Tick(table, TimeSpan.FromSeconds(30));
+
+        // The read that finds it expired may still see it, and removes it.
+        Assert.True(value.TryGetValue(out long seen));
+        Assert.Equal(7, seen);
+        Assert.False(value.HasValue);
+    }
+
+    [Fact]
+    public void Ttl_on_read_and_write_refreshes_on_every_read()
+    {
+        KeyedStateTable<string> table = NewTable();
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromSeconds(10), StateTtlUpdate.OnReadAndWrite, CleanupPerRecord: 0)), Serializer<long>());
+        table.AdvanceClock();
+        Select(table, "a");
+        value.Value = 7;
+        for (int i = 0; i < 5; i++)
+        {
+            Tick(table, TimeSpan.FromSeconds(8));
+            Assert.Equal(7, value.Value);
+        }
+
+        Tick(table, TimeSpan.FromSeconds(10));
+        Assert.False(value.HasValue);
+    }
+
+    [Fact]
+    public void Ttl_list_elements_and_map_entries_expire_one_by_one()
+    {
+        KeyedStateTable<string> table = NewTable();
+        var ttl = new StateTtl(TimeSpan.FromSeconds(10), CleanupPerRecord: 0);
+        ListState<int> list = table.List<int>(Describe("l", KeyedStateKind.List, ttl), Serializer<int>());
+        MapState<int, int> map = table.Map<int, int>(Describe("m", KeyedStateKind.Map, ttl), Serializer<int>(), Serializer<int>());
+        table.AdvanceClock();
+        Select(table, "a");
+        list.Add(1);
+        map.Put(1, 1);
+        Tick(table, TimeSpan.FromSeconds(6));
+        list.Add(2);
+        map.Put(2, 2);
+        Tick(table, TimeSpan.FromSeconds(6));
+
+        Assert.Equal(new[] { 2 }, list.Get().ToArray());
+        Assert.False(map.ContainsKey(1));
+        Assert.Equal(1, map.Count);
+        Tick(table, TimeSpan.FromSeconds(6));
+        Assert.True(list.IsEmpty);
+        Assert.True(map.IsEmpty);
+        Assert.Equal(0, table.KeyCount);
+    }
+}
+
+/// <summary>The keyed state tests on the heap backend, plus what only the heap does (slots kept for every key).</summary>
+public sealed class HeapKeyedStateTests : KeyedStateTests
+{
+    protected override KeyedStateTable<string> NewTable()
+        => new("op", KeyGroups.RangeOf(0, 1, MaxParallelism), MemoryPackStateSerializer<string>.Instance, _clock);
+
+    [Fact]
     public void A_key_whose_state_is_all_cleared_gives_its_slot_to_the_next_new_key()
     {
         KeyedStateTable<string> table = NewTable();
-        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value));
-        ListState<long> list = table.List<long>(Describe("l", KeyedStateKind.List));
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value), MemoryPackStateSerializer<long>.Instance);
+        ListState<long> list = table.List<long>(Describe("l", KeyedStateKind.List), MemoryPackStateSerializer<long>.Instance);
         for (int i = 0; i < 1000; i++)
         {
             Select(table, "old" + i);
@@ -247,88 +345,10 @@ public sealed class KeyedStateTests
     }
 
     [Fact]
-    public void Ttl_value_expires_and_is_never_returned_by_default()
-    {
-        KeyedStateTable<string> table = NewTable();
-        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromSeconds(10), CleanupPerRecord: 0)));
-        table.AdvanceClock();
-        Select(table, "a");
-        value.Value = 7;
-
-        Tick(table, TimeSpan.FromSeconds(9));
-        Assert.Equal(7, value.Value);
-
-        // Reads do not refresh the time-to-live under OnCreateAndWrite.
-        Tick(table, TimeSpan.FromSeconds(1));
-        Assert.False(value.HasValue);
-        Assert.Equal(0, value.Value);
-        Assert.Equal(0, table.KeyCount);
-    }
-
-    [Fact]
-    public void Ttl_return_expired_if_not_cleaned_up_returns_it_once()
-    {
-        KeyedStateTable<string> table = NewTable();
-        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromSeconds(10), Visibility: StateTtlVisibility.ReturnExpiredIfNotCleanedUp, CleanupPerRecord: 0)));
-        table.AdvanceClock();
-        Select(table, "a");
-        value.Value = 7;
-        Tick(table, TimeSpan.FromSeconds(30));
-
-        // The read that finds it expired may still see it, and removes it.
-        Assert.True(value.TryGetValue(out long seen));
-        Assert.Equal(7, seen);
-        Assert.False(value.HasValue);
-    }
-
-    [Fact]
-    public void Ttl_on_read_and_write_refreshes_on_every_read()
-    {
-        KeyedStateTable<string> table = NewTable();
-        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromSeconds(10), StateTtlUpdate.OnReadAndWrite, CleanupPerRecord: 0)));
-        table.AdvanceClock();
-        Select(table, "a");
-        value.Value = 7;
-        for (int i = 0; i < 5; i++)
-        {
-            Tick(table, TimeSpan.FromSeconds(8));
-            Assert.Equal(7, value.Value);
-        }
-
-        Tick(table, TimeSpan.FromSeconds(10));
-        Assert.False(value.HasValue);
-    }
-
-    [Fact]
-    public void Ttl_list_elements_and_map_entries_expire_one_by_one()
-    {
-        KeyedStateTable<string> table = NewTable();
-        var ttl = new StateTtl(TimeSpan.FromSeconds(10), CleanupPerRecord: 0);
-        ListState<int> list = table.List<int>(Describe("l", KeyedStateKind.List, ttl));
-        MapState<int, int> map = table.Map<int, int>(Describe("m", KeyedStateKind.Map, ttl));
-        table.AdvanceClock();
-        Select(table, "a");
-        list.Add(1);
-        map.Put(1, 1);
-        Tick(table, TimeSpan.FromSeconds(6));
-        list.Add(2);
-        map.Put(2, 2);
-        Tick(table, TimeSpan.FromSeconds(6));
-
-        Assert.Equal(new[] { 2 }, list.Get().ToArray());
-        Assert.False(map.ContainsKey(1));
-        Assert.Equal(1, map.Count);
-        Tick(table, TimeSpan.FromSeconds(6));
-        Assert.True(list.IsEmpty);
-        Assert.True(map.IsEmpty);
-        Assert.Equal(0, table.KeyCount);
-    }
-
-    [Fact]
     public void Incremental_cleanup_removes_expired_keys_that_are_never_read_again()
     {
         KeyedStateTable<string> table = NewTable();
-        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromMinutes(1), CleanupPerRecord: 5)));
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromMinutes(1), CleanupPerRecord: 5)), MemoryPackStateSerializer<long>.Instance);
         table.AdvanceClock();
         for (int i = 0; i < 1000; i++)
         {
@@ -347,5 +367,203 @@ public sealed class KeyedStateTests
         }
 
         Assert.Equal(1, table.KeyCount);
+    }
+}
+
+/// <summary>
+/// The keyed state tests on the FASTER backend with 64 cached keys and the smallest memory budget
+/// (4 MiB), so keys keep moving between the cache and the store; plus what only this backend does.
+/// </summary>
+public sealed class FasterKeyedStateTests : KeyedStateTests, IDisposable
+{
+    private const int CachedKeys = 64;
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "weir-faster-state-" + Guid.NewGuid().ToString("N"));
+    private readonly List<FasterSpillStore> _stores = new();
+
+    // One FASTER entry holds all of a key's state, at most 2 MiB (one log page).
+    protected override int LargeValueChars => 512 << 10;
+
+    protected override KeyedStateTable<string> NewTable() => NewTable(out _);
+
+    private KeyedStateTable<string> NewTable(out FasterSpillStore store)
+    {
+        store = new FasterSpillStore(Path.Combine(_directory, _stores.Count.ToString(CultureInfo.InvariantCulture)), FasterBytesStore.MinimumMemoryBudgetBytes, CachedKeys);
+        _stores.Add(store);
+        return new KeyedStateTable<string>("op", KeyGroups.RangeOf(0, 1, MaxParallelism), MemoryPackStateSerializer<string>.Instance, _clock, store);
+    }
+
+    public void Dispose()
+    {
+        _stores.ForEach(store => store.Dispose());
+        FasterSpillStore.DeleteDirectory(_directory);
+    }
+
+    [Fact]
+    public void Keys_beyond_the_cache_are_written_to_the_store_and_read_back_with_every_state_kind()
+    {
+        KeyedStateTable<string> table = NewTable();
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value), MemoryPackStateSerializer<long>.Instance);
+        ListState<string> list = table.List<string>(Describe("l", KeyedStateKind.List), MemoryPackStateSerializer<string>.Instance);
+        MapState<int, string> map = table.Map<int, string>(Describe("m", KeyedStateKind.Map), MemoryPackStateSerializer<int>.Instance, MemoryPackStateSerializer<string>.Instance);
+        ReducingState<long, Sum> sum = table.Reducing<long, Sum>(Describe("s", KeyedStateKind.Reducing), default, MemoryPackStateSerializer<long>.Instance);
+        AggregatingState<long, (long, long), double, Average> average = table.Aggregating<long, (long, long), double, Average>(Describe("a", KeyedStateKind.Aggregating), default, MemoryPackStateSerializer<(long, long)>.Instance);
+
+        // Three passes over 2,000 keys with 64 cached: every pass reads each key back from the store.
+        for (int pass = 1; pass <= 3; pass++)
+        {
+            for (int k = 0; k < 2000; k++)
+            {
+                Select(table, "k" + k);
+                value.Value += k;
+                list.Add($"{k}.{pass}");
+                map.Put(pass, "p" + pass);
+                sum.Add(k);
+                average.Add(pass);
+            }
+        }
+
+        Assert.True(table.SlotCount <= CachedKeys);
+        for (int k = 0; k < 2000; k++)
+        {
+            Select(table, "k" + k);
+            Assert.Equal(3L * k, value.Value);
+            Assert.Equal(new[] { $"{k}.1", $"{k}.2", $"{k}.3" }, list.Get().ToArray());
+            Assert.Equal(3, map.Count);
+            Assert.Equal("p2", map.Get(2));
+            Assert.Equal(3L * k, sum.Value);
+            Assert.Equal(2.0, average.Value);
+        }
+
+        Assert.Equal(2000, table.KeyCount);
+        var visited = new HashSet<string>();
+        table.ForEachKey(table.KeyGroups, (_, key) =>
+        {
+            Assert.Equal(table.CurrentKey, key);
+            Assert.Equal(3L * int.Parse(key.AsSpan(1), CultureInfo.InvariantCulture), value.Value);
+            visited.Add(key);
+        });
+        Assert.Equal(2000, visited.Count);
+    }
+
+    [Fact]
+    public void A_key_whose_state_is_cleared_is_deleted_from_the_store()
+    {
+        KeyedStateTable<string> table = NewTable();
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value), MemoryPackStateSerializer<long>.Instance);
+        for (int k = 0; k < 500; k++)
+        {
+            Select(table, "k" + k);
+            value.Value = k;
+        }
+
+        Assert.Equal(500, table.KeyCount);
+        for (int k = 0; k < 500; k += 2)
+        {
+            Select(table, "k" + k);
+            value.Clear();
+        }
+
+        Assert.Equal(250, table.KeyCount);
+        Select(table, "k2");
+        Assert.False(value.HasValue);
+        Select(table, "k3");
+        Assert.Equal(3, value.Value);
+    }
+
+    [Fact]
+    public void State_ten_times_the_memory_budget_is_spilled_to_disk_and_read_back_exactly()
+    {
+        KeyedStateTable<string> table = NewTable(out FasterSpillStore store);
+        ValueState<string> payload = table.Value<string>(Describe("payload", KeyedStateKind.Value), MemoryPackStateSerializer<string>.Instance);
+        ValueState<long> counter = table.Value<long>(Describe("counter", KeyedStateKind.Value), MemoryPackStateSerializer<long>.Instance);
+
+        // 20,000 keys of 1 KiB characters (2 KiB serialized): about 41 MiB, ten times the 4 MiB budget.
+        const int Keys = 20_000;
+        static string PayloadOf(int k) => new string((char)('a' + (k % 26)), 1000) + k.ToString(CultureInfo.InvariantCulture);
+        for (int k = 0; k < Keys; k++)
+        {
+            Select(table, "k" + k);
+            payload.Value = PayloadOf(k);
+            counter.Value = 1;
+        }
+
+        // A second pass in another order reads every key back from memory or disk and updates it.
+        for (int k = Keys - 1; k >= 0; k -= 3)
+        {
+            Select(table, "k" + k);
+            Assert.Equal(PayloadOf(k), payload.Value);
+            counter.Value++;
+        }
+
+        Assert.Equal(Keys, table.KeyCount);
+        long logBytes = Directory.EnumerateFiles(store.Directory, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.True(logBytes > 10 * FasterBytesStore.MinimumMemoryBudgetBytes, $"only {logBytes} bytes reached the log files");
+        for (int k = 0; k < Keys; k++)
+        {
+            Select(table, "k" + k);
+            Assert.Equal(PayloadOf(k), payload.Value);
+            Assert.Equal((Keys - 1 - k) % 3 == 0 ? 2 : 1, counter.Value);
+        }
+    }
+
+    [Fact]
+    public void Compaction_drops_keys_whose_every_state_expired()
+    {
+        KeyedStateTable<string> table = NewTable(out FasterSpillStore store);
+        ValueState<long> value = table.Value<long>(Describe("v", KeyedStateKind.Value, new StateTtl(TimeSpan.FromMinutes(1), CleanupPerRecord: 0)), MemoryPackStateSerializer<long>.Instance);
+        ValueState<long> forever = table.Value<long>(Describe("forever", KeyedStateKind.Value), MemoryPackStateSerializer<long>.Instance);
+        table.AdvanceClock();
+        for (int k = 0; k < 1000; k++)
+        {
+            Select(table, "k" + k);
+            value.Value = k;
+            if (k % 10 == 0)
+            {
+                forever.Value = k;
+            }
+        }
+
+        Assert.Equal(1000, table.KeyCount);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        store.Compact(_clock.Milliseconds, wholeLog: true);
+
+        // Keys with a state without time-to-live stay (their expired value is still dropped on read).
+        Assert.Equal(100, table.KeyCount);
+        Select(table, "k10");
+        table.AdvanceClock();
+        Assert.False(value.HasValue);
+        Assert.Equal(10, forever.Value);
+    }
+
+    [Fact]
+    public void Corrupt_bytes_in_the_store_fail_with_the_operator_and_what_is_wrong()
+    {
+        KeyedStateTable<string> table = NewTable(out FasterSpillStore store);
+        table.Value<long>(Describe("v", KeyedStateKind.Value), MemoryPackStateSerializer<long>.Instance);
+        string key = "broken";
+        int keyGroup = KeyGroups.Of(StableHash.Of(key), MaxParallelism);
+        SlotWriter storeKey = store.BeginKey(keyGroup, OperatorIds.Hash("op"));
+        MemoryPackStateSerializer<string>.Instance.Serialize(in key, storeKey);
+        store.Write(storeKey.WrittenSpan, new byte[] { KeyedSlotFormat.CurrentVersion, 0, 0, 0, 0, 0, 0, 0, 0x7f, 1, 0, 4, 0, 0, 0, 100, 0, 0, 0 }, 0);
+
+        var error = Assert.Throws<StateSnapshotException>(() => Select(table, key));
+        Assert.Contains("'op'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'v'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("truncated", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void State_of_one_key_beyond_the_entry_limit_fails_with_advice()
+    {
+        KeyedStateTable<string> table = NewTable();
+        ListState<string> list = table.List<string>(Describe("l", KeyedStateKind.List), MemoryPackStateSerializer<string>.Instance);
+        Select(table, "big");
+        for (int i = 0; i < 5; i++)
+        {
+            list.Add(new string('x', 512 << 10));
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => table.KeyCount);
+        Assert.Contains("heap backend", error.Message, StringComparison.Ordinal);
     }
 }

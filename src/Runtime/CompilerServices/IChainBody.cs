@@ -52,6 +52,9 @@ namespace Weir.CompilerServices
     public sealed class SubtaskContext
     {
         private readonly Func<int, object> _outputFactory;
+        private readonly State.StateBackendOptions _stateBackend;
+        private readonly string? _stateRunDirectory;
+        private State.Faster.FasterSpillStore? _spillStore;
 
         internal SubtaskContext(
             string jobName,
@@ -63,8 +66,12 @@ namespace Weir.CompilerServices
             CancellationToken abortToken,
             ILogger logger,
             TimeProvider clock,
+            State.StateBackendOptions stateBackend,
+            string? stateRunDirectory,
             Func<int, object> outputFactory)
         {
+            _stateBackend = stateBackend;
+            _stateRunDirectory = stateRunDirectory;
             JobName = jobName;
             Chain = chain;
             SubtaskIndex = subtaskIndex;
@@ -105,10 +112,31 @@ namespace Weir.CompilerServices
         /// <summary>Processing time, for state time-to-live.</summary>
         public TimeProvider Clock { get; }
 
-        /// <summary>Creates the keyed state store of one of this chain's keyed operators on this subtask.</summary>
-        public State.KeyedStateTable<TKey> KeyedState<TKey>(string operatorId)
+        /// <summary>Creates the keyed state store of one of this chain's keyed operators on this subtask, on the run's state backend.</summary>
+        /// <param name="operatorId">The operator's explicit ID.</param>
+        /// <param name="keySerializer">Serializes the operator's keys.</param>
+        public State.KeyedStateTable<TKey> KeyedState<TKey>(string operatorId, State.IStateSerializer<TKey> keySerializer)
             where TKey : notnull
-            => new(operatorId, KeyGroupRange, Clock);
+        {
+            if (_stateBackend.Kind == State.StateBackendKind.Heap)
+            {
+                return new(operatorId, KeyGroupRange, keySerializer, Clock);
+            }
+
+            // One FASTER store per subtask, shared by the chain's keyed operators (their keys carry the operator's hash).
+            _spillStore ??= new State.Faster.FasterSpillStore(
+                System.IO.Path.Combine(_stateRunDirectory!, $"chain-{Chain.Index}-subtask-{SubtaskIndex}"),
+                _stateBackend.MemoryBudgetBytes,
+                _stateBackend.CachedKeys);
+            return new(operatorId, KeyGroupRange, keySerializer, Clock, _spillStore);
+        }
+
+        /// <summary>Releases what the subtask's state holds (the FASTER store's files and memory); called once the chain is closed.</summary>
+        internal void ReleaseResources()
+        {
+            _spillStore?.Dispose();
+            _spillStore = null;
+        }
 
         /// <summary>The job's logger.</summary>
         public ILogger Logger { get; }

@@ -156,16 +156,21 @@ namespace Weir.Execution
 
         internal override (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize)
         {
-            var consumer = new DirectConsumer(_createBody(context));
+            var consumer = new DirectConsumer(_createBody(context), context);
             return (new ExchangeWriter<T>(consumer, batchSize), consumer);
         }
 
         private sealed class DirectConsumer : IDirectConsumer<T>, IDisposable
         {
+            private readonly SubtaskContext _context;
             private TBody _body;
             private bool _closed;
 
-            public DirectConsumer(TBody body) => _body = body;
+            public DirectConsumer(TBody body, SubtaskContext context)
+            {
+                _body = body;
+                _context = context;
+            }
 
             public void Consume(ReadOnlySpan<T> records) => _body.ProcessBatch(records);
 
@@ -178,7 +183,14 @@ namespace Weir.Execution
                 if (!_closed)
                 {
                     _closed = true;
-                    _body.Close();
+                    try
+                    {
+                        _body.Close();
+                    }
+                    finally
+                    {
+                        _context.ReleaseResources();
+                    }
                 }
             }
 

@@ -15,12 +15,14 @@ namespace Weir.Execution
     /// <param name="GateCapacity">Batches an input gate holds before senders block (backpressure).</param>
     /// <param name="BatchSize">Records per exchange batch.</param>
     /// <param name="Clock">Processing time for state time-to-live (null: the system clock); tests pass a fake.</param>
+    /// <param name="StateBackend">Where keyed state lives (null: the heap).</param>
     public sealed record ExecutionOptions(
         int? Parallelism = null,
         int? MaxParallelism = null,
         int GateCapacity = ExecutionDefaults.GateCapacity,
         int BatchSize = ExecutionDefaults.ExchangeBatchSize,
-        TimeProvider? Clock = null);
+        TimeProvider? Clock = null,
+        State.StateBackendOptions? StateBackend = null);
 
     /// <summary>How a job run ended.</summary>
     /// <param name="JobName">The job.</param>
@@ -61,6 +63,27 @@ namespace Weir.Execution
                 }
             }
 
+            State.StateBackendOptions stateBackend = options.StateBackend ?? State.StateBackendOptions.Heap;
+            stateBackend.Validate();
+            string? stateRunDirectory = stateBackend.Kind == State.StateBackendKind.Faster
+                ? System.IO.Path.Combine(stateBackend.RootDirectory, $"{plan.JobName}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}")
+                : null;
+            try
+            {
+                return Execute(plan, options, stop, abort, jobParallelism, parallelism, maxParallelism, stateBackend, stateRunDirectory);
+            }
+            finally
+            {
+                // The stores are scratch space until checkpoints recover them: nothing in the run directory outlives the run.
+                if (stateRunDirectory is not null)
+                {
+                    State.Faster.FasterSpillStore.DeleteDirectory(stateRunDirectory);
+                }
+            }
+        }
+
+        private JobResult Execute(JobPlan plan, ExecutionOptions options, CancellationToken stop, CancellationToken abort, int jobParallelism, int[] parallelism, int maxParallelism, State.StateBackendOptions stateBackend, string? stateRunDirectory)
+        {
             using var abortSource = CancellationTokenSource.CreateLinkedTokenSource(abort);
             using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(stop, abortSource.Token);
 
@@ -116,6 +139,8 @@ namespace Weir.Execution
                     abortSource.Token,
                     _logger,
                     options.Clock ?? TimeProvider.System,
+                    stateBackend,
+                    stateRunDirectory,
                     edgeIndex =>
                     {
                         ExchangeEdge edge = plan.Edges[edgeIndex];
@@ -151,6 +176,12 @@ namespace Weir.Execution
             _logger.LogInformation(
                 "Job '{Job}' starting: {Chains} chain(s), {Subtasks} subtask(s), parallelism {Parallelism}, max parallelism {MaxParallelism}",
                 plan.JobName, plan.Chains.Count, subtasks.Count, jobParallelism, maxParallelism);
+            if (stateRunDirectory is not null)
+            {
+                _logger.LogInformation(
+                    "  state backend: FASTER in {Directory}, {Budget} MiB of log memory and {Keys} cached keys per keyed subtask",
+                    stateRunDirectory, stateBackend.MemoryBudgetBytes >> 20, stateBackend.CachedKeys);
+            }
             foreach (ChainVertex chain in plan.Chains)
             {
                 _logger.LogInformation(

@@ -86,6 +86,7 @@ namespace Weir.Execution
             finally
             {
                 body.Close();
+                Context.ReleaseResources();
             }
         }
     }
@@ -146,6 +147,7 @@ namespace Weir.Execution
             finally
             {
                 body.Close();
+                Context.ReleaseResources();
             }
         }
     }

@@ -47,9 +47,35 @@ namespace Weir.Hosting
                 DefaultValueFactory = _ => LogLevel.Information,
             };
 
+            var stateBackend = new Option<State.StateBackendKind>("--state-backend")
+            {
+                Description = "Where keyed state lives: heap (objects in memory, fastest) or faster (Microsoft FASTER's hybrid log: " +
+                    "a memory budget per subtask, the rest spilled to local files, so state can outgrow memory).",
+                DefaultValueFactory = _ => State.StateBackendKind.Heap,
+            };
+            var stateDirectory = new Option<string?>("--state-dir")
+            {
+                Description = "FASTER backend: local directory for the state stores' files (a directory per run is created in it and deleted at the end). " +
+                    "Default: weir-state in the system's temporary directory.",
+            };
+            var stateMemory = new Option<string>("--state-memory")
+            {
+                Description = "FASTER backend: log memory per keyed subtask, e.g. 64MiB, 512m, 2GiB (at least 4MiB).",
+                DefaultValueFactory = _ => "64MiB",
+            };
+            var stateCachedKeys = new Option<int>("--state-cached-keys")
+            {
+                Description = "FASTER backend: keys each keyed operator subtask keeps deserialized in memory in front of its store.",
+                DefaultValueFactory = _ => State.StateBackendOptions.DefaultCachedKeys,
+            };
+
             var run = new Command("run", $"Run the job '{job.Name}' in this process.");
             run.Options.Add(parallelism);
             run.Options.Add(maxParallelism);
+            run.Options.Add(stateBackend);
+            run.Options.Add(stateDirectory);
+            run.Options.Add(stateMemory);
+            run.Options.Add(stateCachedKeys);
             run.Options.Add(logLevel);
             var parameterOptions = new List<(JobParameter Parameter, Option Option)>();
             foreach (JobParameter parameter in job.Parameters)
@@ -70,6 +96,21 @@ namespace Weir.Hosting
                 {
                     result.AddError($"--max-parallelism must be in [1, {KeyGroups.UpperBound}] (got {m}).");
                 }
+
+                string memory = result.GetValue(stateMemory) ?? string.Empty;
+                if (!ByteSize.TryParse(memory, out long bytes))
+                {
+                    result.AddError($"--state-memory must be a size such as 64MiB, 512m or 2GiB (got '{memory}').");
+                }
+                else if (bytes < State.Faster.FasterBytesStore.MinimumMemoryBudgetBytes)
+                {
+                    result.AddError($"--state-memory must be at least 4MiB: two 2 MiB log pages (got '{memory}').");
+                }
+
+                if (result.GetValue(stateCachedKeys) < 1)
+                {
+                    result.AddError($"--state-cached-keys must be at least 1 (got {result.GetValue(stateCachedKeys)}).");
+                }
             });
 
             run.SetAction(result =>
@@ -80,7 +121,13 @@ namespace Weir.Hosting
                     arguments.Set(parameter.Name, parameter.Read(result, option));
                 }
 
-                var options = new ExecutionOptions(result.GetValue(parallelism), result.GetValue(maxParallelism));
+                ByteSize.TryParse(result.GetValue(stateMemory)!, out long memoryBudget);
+                var backend = new State.StateBackendOptions(
+                    result.GetValue(stateBackend),
+                    result.GetValue(stateDirectory),
+                    memoryBudget,
+                    result.GetValue(stateCachedKeys));
+                var options = new ExecutionOptions(result.GetValue(parallelism), result.GetValue(maxParallelism), StateBackend: backend);
                 return RunInProcess(job, arguments, options, result.GetValue(logLevel));
             });
 

@@ -4,6 +4,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Weir.Execution;
+using Weir.State.Faster;
 
 namespace Weir.State
 {
@@ -25,6 +26,14 @@ namespace Weir.State
         private int[] _liveStates = new int[64];
         private int _cleanupPerRecord;
         private int _cleanupCursor;
+        private int _evictCursor;
+
+        /// <summary>
+        /// Most slots the store keeps. Unbounded on the heap backend; with a spill store (FASTER) the slots
+        /// are a cache of recently used keys, and a new key beyond the limit takes the slot of an older one,
+        /// whose state is written to the spill store first.
+        /// </summary>
+        private protected int SlotLimit = int.MaxValue;
 
         /// <summary>The slot of the current key.</summary>
         internal int CurrentSlot;
@@ -62,18 +71,18 @@ namespace Weir.State
         }
 
         /// <summary>Number of keys with at least one non-empty state.</summary>
-        public int KeyCount
-        {
-            get
-            {
-                int count = 0;
-                for (int slot = 0; slot < SlotCount; slot++)
-                {
-                    count += _liveStates[slot] > 0 ? 1 : 0;
-                }
+        public abstract int KeyCount { get; }
 
-                return count;
+        /// <summary>Number of slots with at least one non-empty state.</summary>
+        private protected int CountLiveSlots()
+        {
+            int count = 0;
+            for (int slot = 0; slot < SlotCount; slot++)
+            {
+                count += _liveStates[slot] > 0 ? 1 : 0;
             }
+
+            return count;
         }
 
         /// <summary>
@@ -93,31 +102,31 @@ namespace Weir.State
 
         /// <summary>Declares (or gets) a value state.</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
-        public ValueState<T> Value<T>(StateDescriptor descriptor)
-            => Declare(descriptor, () => new ValueState<T>(this, descriptor, _capacity));
+        public ValueState<T> Value<T>(StateDescriptor descriptor, IStateSerializer<T> serializer)
+            => Declare(descriptor, () => new ValueState<T>(this, descriptor, _capacity, serializer));
 
         /// <summary>Declares (or gets) a list state.</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
-        public ListState<T> List<T>(StateDescriptor descriptor)
-            => Declare(descriptor, () => new ListState<T>(this, descriptor, _capacity));
+        public ListState<T> List<T>(StateDescriptor descriptor, IStateSerializer<T> serializer)
+            => Declare(descriptor, () => new ListState<T>(this, descriptor, _capacity, serializer));
 
         /// <summary>Declares (or gets) a map state.</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
-        public MapState<TKey, TValue> Map<TKey, TValue>(StateDescriptor descriptor)
+        public MapState<TKey, TValue> Map<TKey, TValue>(StateDescriptor descriptor, IStateSerializer<TKey> keySerializer, IStateSerializer<TValue> valueSerializer)
             where TKey : notnull
-            => Declare(descriptor, () => new MapState<TKey, TValue>(this, descriptor, _capacity));
+            => Declare(descriptor, () => new MapState<TKey, TValue>(this, descriptor, _capacity, keySerializer, valueSerializer));
 
         /// <summary>Declares (or gets) a reducing state.</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
-        public ReducingState<T, TReduce> Reducing<T, TReduce>(StateDescriptor descriptor, TReduce reduce)
+        public ReducingState<T, TReduce> Reducing<T, TReduce>(StateDescriptor descriptor, TReduce reduce, IStateSerializer<T> serializer)
             where TReduce : struct, IReduceFunction<T>
-            => Declare(descriptor, () => new ReducingState<T, TReduce>(this, descriptor, _capacity, reduce));
+            => Declare(descriptor, () => new ReducingState<T, TReduce>(this, descriptor, _capacity, reduce, serializer));
 
         /// <summary>Declares (or gets) an aggregating state.</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
-        public AggregatingState<TIn, TAcc, TOut, TAggregate> Aggregating<TIn, TAcc, TOut, TAggregate>(StateDescriptor descriptor, TAggregate aggregate)
+        public AggregatingState<TIn, TAcc, TOut, TAggregate> Aggregating<TIn, TAcc, TOut, TAggregate>(StateDescriptor descriptor, TAggregate aggregate, IStateSerializer<TAcc> accumulatorSerializer)
             where TAggregate : struct, IAggregateFunction<TIn, TAcc, TOut>
-            => Declare(descriptor, () => new AggregatingState<TIn, TAcc, TOut, TAggregate>(this, descriptor, _capacity, aggregate));
+            => Declare(descriptor, () => new AggregatingState<TIn, TAcc, TOut, TAggregate>(this, descriptor, _capacity, aggregate, accumulatorSerializer));
 
         /// <summary>Gets a declared state by name, or null.</summary>
         public StateColumn? GetState(string name) => _byName.GetValueOrDefault(name);
@@ -160,6 +169,11 @@ namespace Weir.State
                 }
             }
 
+            if (SlotCount == SlotLimit)
+            {
+                return Evict();
+            }
+
             int fresh = SlotCount++;
             if (fresh == _capacity)
             {
@@ -169,8 +183,118 @@ namespace Weir.State
             return fresh;
         }
 
-        /// <summary>Removes the key of a slot that is being reused from the key map.</summary>
+        /// <summary>
+        /// Removes the key of a slot that is being reused from the key map (after writing its state to the
+        /// spill store, if there is one).
+        /// </summary>
         private protected abstract void ForgetKey(int slot);
+
+        /// <summary>Frees every slot, writing each key's state to the spill store first (there must be one).</summary>
+        private protected void EvictAll()
+        {
+            for (int slot = 0; slot < SlotCount; slot++)
+            {
+                ForgetKey(slot);
+                foreach (StateColumn column in _columns)
+                {
+                    column.EvictSlot(slot);
+                }
+
+                _liveStates[slot] = 0;
+            }
+
+            SlotCount = 0;
+            _evictCursor = 0;
+            _cleanupCursor = 0;
+            _emptied.Clear();
+        }
+
+        /// <summary>
+        /// Serializes every state of <paramref name="slot"/> into <paramref name="writer"/> (from its start) in
+        /// <see cref="KeyedSlotFormat"/>.
+        /// </summary>
+        /// <returns>Whether any state of the slot holds something.</returns>
+        internal bool WriteSlot(int slot, SlotWriter writer)
+        {
+            writer.Reset();
+            writer.WriteByte(KeyedSlotFormat.CurrentVersion);
+            int expiresAtPosition = writer.Length;
+            writer.WriteInt64(0);
+            writer.WriteUInt16((ushort)_columns.Count);
+            long expiresAt = long.MinValue;
+            foreach (StateColumn column in _columns)
+            {
+                int lengthPosition = writer.ReserveInt32();
+                int start = writer.Length;
+                expiresAt = Math.Max(expiresAt, column.WriteSlot(slot, writer));
+                writer.PatchInt32(lengthPosition, writer.Length - start);
+            }
+
+            writer.PatchInt64(expiresAtPosition, expiresAt);
+            return expiresAt != long.MinValue;
+        }
+
+        /// <summary>Loads bytes written by <see cref="WriteSlot"/> into an empty slot.</summary>
+        /// <exception cref="StateSnapshotException">The bytes are not this operator's state.</exception>
+        internal void ReadSlot(int slot, ReadOnlySpan<byte> bytes)
+        {
+            var header = new SlotReader(bytes, OperatorId, "(all states)");
+            if (bytes.Length < KeyedSlotFormat.HeaderSize)
+            {
+                throw header.Fail($"a key's state has {bytes.Length} bytes, fewer than the {KeyedSlotFormat.HeaderSize} of its header");
+            }
+
+            if (bytes[0] != KeyedSlotFormat.CurrentVersion)
+            {
+                throw header.Fail($"a key's state has format version {bytes[0]}; this build of Weir reads version {KeyedSlotFormat.CurrentVersion}");
+            }
+
+            int count = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(1 + sizeof(long)));
+            if (count != _columns.Count)
+            {
+                throw header.Fail($"a key's state holds {count} states, but the operator declares {_columns.Count}");
+            }
+
+            int position = KeyedSlotFormat.HeaderSize;
+            foreach (StateColumn column in _columns)
+            {
+                var reader = new SlotReader(bytes.Slice(position), OperatorId, column.Name);
+                int length = reader.ReadInt32();
+                if (length < 0 || length > bytes.Length - position - sizeof(int))
+                {
+                    throw reader.Fail($"its length {length} does not fit in the {bytes.Length - position - sizeof(int)} bytes that follow");
+                }
+
+                position += sizeof(int);
+                if (length > 0)
+                {
+                    var content = new SlotReader(bytes.Slice(position, length), OperatorId, column.Name);
+                    column.ReadSlot(slot, ref content);
+                }
+
+                position += length;
+            }
+
+            if (position != bytes.Length)
+            {
+                throw header.Fail($"{bytes.Length - position} unexpected bytes follow a key's last state");
+            }
+        }
+
+        /// <summary>Takes the slot after the last one evicted (round robin), writing its state out and freeing it.</summary>
+        private int Evict()
+        {
+            int victim = _evictCursor;
+            _evictCursor = victim + 1 >= SlotCount ? 0 : victim + 1;
+            ForgetKey(victim);
+            foreach (StateColumn column in _columns)
+            {
+                column.EvictSlot(victim);
+            }
+
+            _liveStates[victim] = 0;
+            return victim;
+        }
 
         private protected virtual void OnGrow(int capacity)
         {
@@ -241,17 +365,44 @@ namespace Weir.State
     /// and every slot remembers its key and key group, so state can still be cut by key-group range
     /// for checkpoints and rescaling.
     /// </summary>
+    /// <remarks>
+    /// On the heap backend the slots hold every key. On the FASTER backend they are a bounded cache
+    /// of recently used keys in front of a <see cref="FasterSpillStore"/>: a key seen for the first
+    /// time (or again after it left the cache) is read from the store, and the key whose slot it takes
+    /// is written back (only if its bytes changed) or deleted (if its state became empty). The
+    /// per-record path is the same on both backends: a known key costs one hash-map lookup.
+    /// </remarks>
     public sealed class KeyedStateTable<TKey> : KeyedStateStore
         where TKey : notnull
     {
         private readonly Dictionary<TKey, int> _slots = new();
+        private readonly IStateSerializer<TKey> _keySerializer;
+        private readonly FasterSpillStore? _spill;
+        private readonly ulong _operatorHash;
         private int[] _keyGroupOfSlot = new int[64];
         private TKey[] _keyOfSlot = new TKey[64];
 
-        /// <summary>Creates the store of one subtask.</summary>
-        public KeyedStateTable(string operatorId, KeyGroupRange range, TimeProvider? clock = null)
+        // Per slot, with a spill store: a hash of the key's state as last read from or written to the
+        // store (0: the store has nothing for the key), so an unchanged key is not written back.
+        private ulong[] _storedHash = Array.Empty<ulong>();
+
+        /// <summary>Creates the heap store of one subtask.</summary>
+        /// <param name="operatorId">The operator's explicit ID.</param>
+        /// <param name="range">The key groups of the subtask.</param>
+        /// <param name="keySerializer">Serializes keys (for snapshots and the FASTER backend).</param>
+        /// <param name="clock">Processing time for time-to-live (null: the system clock).</param>
+        public KeyedStateTable(string operatorId, KeyGroupRange range, IStateSerializer<TKey> keySerializer, TimeProvider? clock = null)
             : base(operatorId, range, clock)
+            => _keySerializer = keySerializer;
+
+        /// <summary>Creates a store of one subtask that keeps its state in <paramref name="spill"/> and caches recently used keys.</summary>
+        internal KeyedStateTable(string operatorId, KeyGroupRange range, IStateSerializer<TKey> keySerializer, TimeProvider? clock, FasterSpillStore spill)
+            : this(operatorId, range, keySerializer, clock)
         {
+            _spill = spill;
+            _operatorHash = OperatorIds.Hash(operatorId);
+            _storedHash = new ulong[64];
+            SlotLimit = spill.CachedKeys;
         }
 
         /// <summary>
@@ -284,7 +435,10 @@ namespace Weir.State
             return true;
         }
 
-        /// <summary>Creates the slot of a key seen for the first time and makes it the current key.</summary>
+        /// <summary>
+        /// Creates the slot of a key seen for the first time (or, on the FASTER backend, not in the cache)
+        /// and makes it the current key.
+        /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public void SelectNew(int keyGroup, in TKey key)
         {
@@ -298,14 +452,26 @@ namespace Weir.State
             _keyOfSlot[slot] = key;
             _slots.Add(key, slot);
             CurrentSlot = slot;
+            if (_spill is not null)
+            {
+                Load(slot);
+            }
         }
 
         /// <summary>The current key (valid after a select).</summary>
         public TKey CurrentKey => _keyOfSlot[CurrentSlot];
 
+        /// <inheritdoc/>
+        public override int KeyCount => _spill is null ? CountLiveSlots() : CountStoredKeys(KeyGroups.Start, KeyGroups.End);
+
         /// <summary>Number of keys with state in one key group.</summary>
         public int CountKeys(int keyGroup)
         {
+            if (_spill is not null)
+            {
+                return CountStoredKeys(keyGroup, keyGroup);
+            }
+
             int count = 0;
             for (int slot = 0; slot < SlotCount; slot++)
             {
@@ -319,8 +485,20 @@ namespace Weir.State
         /// Calls <paramref name="visit"/> for every key with state whose key group is in
         /// <paramref name="range"/>, with that key selected (for snapshots and tests).
         /// </summary>
+        /// <remarks>On the FASTER backend every cached key is written to the store first, then the store is scanned.</remarks>
         public void ForEachKey(KeyGroupRange range, Action<int, TKey> visit)
         {
+            if (_spill is not null)
+            {
+                foreach ((int keyGroup, TKey key) in StoredKeys(range.Start, range.End))
+                {
+                    Select(keyGroup, in key);
+                    visit(keyGroup, key);
+                }
+
+                return;
+            }
+
             int current = CurrentSlot;
             for (int slot = 0; slot < SlotCount; slot++)
             {
@@ -336,6 +514,11 @@ namespace Weir.State
 
         private protected override void ForgetKey(int slot)
         {
+            if (_spill is not null)
+            {
+                Spill(slot);
+            }
+
             _slots.Remove(_keyOfSlot[slot]);
             _keyOfSlot[slot] = default!;
         }
@@ -344,7 +527,75 @@ namespace Weir.State
         {
             Array.Resize(ref _keyGroupOfSlot, capacity);
             Array.Resize(ref _keyOfSlot, capacity);
+            if (_spill is not null)
+            {
+                Array.Resize(ref _storedHash, capacity);
+            }
         }
+
+        /// <summary>Reads the state of the slot's key from the spill store into the (empty) slot.</summary>
+        private void Load(int slot)
+        {
+            SlotWriter key = ComposeKey(slot);
+            if (_spill!.TryRead(key.WrittenSpan, out ReadOnlySpan<byte> bytes))
+            {
+                ReadSlot(slot, bytes);
+                _storedHash[slot] = HashOf(bytes);
+            }
+        }
+
+        /// <summary>Writes the state of the slot's key to the spill store if it changed, or deletes it there if it became empty.</summary>
+        private void Spill(int slot)
+        {
+            SlotWriter value = _spill!.Value;
+            bool live = WriteSlot(slot, value);
+            ulong stored = _storedHash[slot];
+            _storedHash[slot] = 0;
+            if (live)
+            {
+                if (HashOf(value.WrittenSpan) != stored)
+                {
+                    _spill.Write(ComposeKey(slot).WrittenSpan, value.WrittenSpan, Now);
+                }
+            }
+            else if (stored != 0)
+            {
+                _spill.Delete(ComposeKey(slot).WrittenSpan);
+            }
+        }
+
+        private SlotWriter ComposeKey(int slot)
+        {
+            SlotWriter key = _spill!.BeginKey(_keyGroupOfSlot[slot], _operatorHash);
+            _keySerializer.Serialize(in _keyOfSlot[slot], key);
+            return key;
+        }
+
+        private static ulong HashOf(ReadOnlySpan<byte> bytes) => System.IO.Hashing.XxHash3.HashToUInt64(bytes) | 1;
+
+        /// <summary>Writes every cached key to the spill store, then lists the stored keys of a key-group range.</summary>
+        private List<(int KeyGroup, TKey Key)> StoredKeys(int firstKeyGroup, int lastKeyGroup)
+        {
+            EvictAll();
+            var keys = new List<(int, TKey)>();
+            _spill!.ScanKeys(firstKeyGroup, lastKeyGroup, _operatorHash, (keyGroup, bytes) =>
+            {
+                TKey key;
+                try
+                {
+                    key = _keySerializer.Deserialize(bytes);
+                }
+                catch (Exception exception)
+                {
+                    throw new SlotReader(bytes, OperatorId, "(key)").Fail($"a stored key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
+                }
+
+                keys.Add((keyGroup, key));
+            });
+            return keys;
+        }
+
+        private int CountStoredKeys(int firstKeyGroup, int lastKeyGroup) => StoredKeys(firstKeyGroup, lastKeyGroup).Count;
 
         private void ThrowWrongKeyGroup(int keyGroup) => throw new InvalidOperationException(
             $"Operator '{OperatorId}' received a record of key group {keyGroup}, outside its range {KeyGroups}. " +
@@ -379,5 +630,20 @@ namespace Weir.State
 
         /// <summary>Drops the expired contents of one slot (incremental cleanup).</summary>
         internal abstract void ExpireSlot(int slot, long now);
+
+        /// <summary>
+        /// Writes the slot's contents in this state's part of <see cref="KeyedSlotFormat"/> (nothing when it is empty).
+        /// </summary>
+        /// <returns>
+        /// The Unix milliseconds after which all of it has expired: <see cref="long.MaxValue"/> without a
+        /// time-to-live, <see cref="long.MinValue"/> when the slot is empty.
+        /// </returns>
+        internal abstract long WriteSlot(int slot, SlotWriter writer);
+
+        /// <summary>Loads bytes written by <see cref="WriteSlot"/> into an empty slot, counting it as live.</summary>
+        internal abstract void ReadSlot(int slot, ref SlotReader reader);
+
+        /// <summary>Empties a slot whose contents were saved elsewhere (a spill), without live-state bookkeeping.</summary>
+        internal abstract void EvictSlot(int slot);
     }
 }

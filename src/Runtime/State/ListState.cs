@@ -11,11 +11,15 @@ namespace Weir
     /// </summary>
     public sealed class ListState<T> : StateColumn
     {
+        private readonly IStateSerializer<T> _serializer;
         private Entry[] _lists;
 
-        internal ListState(KeyedStateStore store, StateDescriptor descriptor, int capacity)
+        internal ListState(KeyedStateStore store, StateDescriptor descriptor, int capacity, IStateSerializer<T> serializer)
             : base(store, descriptor)
-            => _lists = new Entry[capacity];
+        {
+            _serializer = serializer;
+            _lists = new Entry[capacity];
+        }
 
         /// <summary>Number of elements of the current key's list.</summary>
         public int Count => Get().Length;
@@ -110,6 +114,64 @@ namespace Weir
         }
 
         internal override void ExpireSlot(int slot, long now) => RemoveExpired(slot, now);
+
+        internal override long WriteSlot(int slot, SlotWriter writer)
+        {
+            ref Entry list = ref _lists[slot];
+            if (list.Count == 0)
+            {
+                return long.MinValue;
+            }
+
+            writer.WriteInt32(list.Count);
+            long newest = long.MinValue;
+            for (int i = 0; i < list.Count; i++)
+            {
+                if (list.Stamps is not null)
+                {
+                    writer.WriteInt64(list.Stamps[i]);
+                    newest = Math.Max(newest, list.Stamps[i]);
+                }
+
+                writer.WriteFramed(_serializer, in list.Items![i]);
+            }
+
+            return Ttl is null ? long.MaxValue : newest + Ttl.Milliseconds;
+        }
+
+        internal override void ReadSlot(int slot, ref SlotReader reader)
+        {
+            int count = reader.ReadCount(sizeof(int) + (Ttl is null ? 0 : sizeof(long)));
+            ref Entry list = ref _lists[slot];
+            if (count > 0)
+            {
+                EnsureRoom(ref list, slot, count);
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                if (list.Stamps is not null)
+                {
+                    list.Stamps[i] = reader.ReadInt64();
+                }
+
+                list.Items![i] = reader.ReadFramed(_serializer);
+            }
+
+            list.Count = count;
+            reader.ReadEnd();
+        }
+
+        internal override void EvictSlot(int slot)
+        {
+            ref Entry list = ref _lists[slot];
+            if (RuntimeHelpers.IsReferenceOrContainsReferences<T>() && list.Count > 0)
+            {
+                Array.Clear(list.Items!, 0, list.Count);
+            }
+
+            list.Count = 0;
+        }
 
         private void EnsureRoom(ref Entry list, int slot, int extra)
         {

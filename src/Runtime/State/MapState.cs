@@ -14,12 +14,18 @@ namespace Weir
     public sealed class MapState<TKey, TValue> : StateColumn
         where TKey : notnull
     {
-        private Dictionary<TKey, Entry>?[] _maps;
+        private readonly IStateSerializer<TKey> _keySerializer;
+        private readonly IStateSerializer<TValue> _valueSerializer;
         private readonly List<TKey> _expired = new();
+        private Dictionary<TKey, Entry>?[] _maps;
 
-        internal MapState(KeyedStateStore store, StateDescriptor descriptor, int capacity)
+        internal MapState(KeyedStateStore store, StateDescriptor descriptor, int capacity, IStateSerializer<TKey> keySerializer, IStateSerializer<TValue> valueSerializer)
             : base(store, descriptor)
-            => _maps = new Dictionary<TKey, Entry>?[capacity];
+        {
+            _keySerializer = keySerializer;
+            _valueSerializer = valueSerializer;
+            _maps = new Dictionary<TKey, Entry>?[capacity];
+        }
 
         /// <summary>Number of entries of the current key's map (expired ones excluded unless visibility allows them).</summary>
         public int Count
@@ -163,6 +169,56 @@ namespace Weir
                 RemoveExpired(slot, now);
             }
         }
+
+        internal override long WriteSlot(int slot, SlotWriter writer)
+        {
+            Dictionary<TKey, Entry>? map = _maps[slot];
+            if (map is not { Count: > 0 })
+            {
+                return long.MinValue;
+            }
+
+            writer.WriteInt32(map.Count);
+            long newest = long.MinValue;
+            foreach (KeyValuePair<TKey, Entry> pair in map)
+            {
+                writer.WriteFramed(_keySerializer, pair.Key);
+                TValue value = pair.Value.Value;
+                writer.WriteFramed(_valueSerializer, in value);
+                if (Ttl is not null)
+                {
+                    writer.WriteInt64(pair.Value.Stamp);
+                    newest = Math.Max(newest, pair.Value.Stamp);
+                }
+            }
+
+            return Ttl is null ? long.MaxValue : newest + Ttl.Milliseconds;
+        }
+
+        internal override void ReadSlot(int slot, ref SlotReader reader)
+        {
+            int count = reader.ReadCount((2 * sizeof(int)) + (Ttl is null ? 0 : sizeof(long)));
+            if (count > 0)
+            {
+                Dictionary<TKey, Entry> map = _maps[slot] ??= new Dictionary<TKey, Entry>(count);
+                for (int i = 0; i < count; i++)
+                {
+                    TKey key = reader.ReadFramed(_keySerializer);
+                    TValue value = reader.ReadFramed(_valueSerializer);
+                    long stamp = Ttl is null ? 0 : reader.ReadInt64();
+                    if (!map.TryAdd(key, new Entry { Value = value, Stamp = stamp }))
+                    {
+                        throw reader.Fail($"the map key {key} appears twice");
+                    }
+                }
+
+                Store.OnStateAdded(slot);
+            }
+
+            reader.ReadEnd();
+        }
+
+        internal override void EvictSlot(int slot) => _maps[slot]?.Clear();
 
         private bool RemoveEntry(int slot, Dictionary<TKey, Entry> map, TKey key)
         {

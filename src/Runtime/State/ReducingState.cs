@@ -21,10 +21,10 @@ namespace Weir
         private readonly ValueState<T> _value;
         private TReduce _reduce;
 
-        internal ReducingState(KeyedStateStore store, StateDescriptor descriptor, int capacity, TReduce reduce)
+        internal ReducingState(KeyedStateStore store, StateDescriptor descriptor, int capacity, TReduce reduce, IStateSerializer<T> serializer)
             : base(store, descriptor)
         {
-            _value = new ValueState<T>(store, descriptor, capacity);
+            _value = new ValueState<T>(store, descriptor, capacity, serializer);
             _reduce = reduce;
         }
 
@@ -55,6 +55,12 @@ namespace Weir
         internal override void ReleaseSlot(int slot) => _value.ReleaseSlot(slot);
 
         internal override void ExpireSlot(int slot, long now) => _value.ExpireSlot(slot, now);
+
+        internal override long WriteSlot(int slot, SlotWriter writer) => _value.WriteSlot(slot, writer);
+
+        internal override void ReadSlot(int slot, ref SlotReader reader) => _value.ReadSlot(slot, ref reader);
+
+        internal override void EvictSlot(int slot) => _value.EvictSlot(slot);
     }
 
     /// <summary>
@@ -67,10 +73,10 @@ namespace Weir
         private readonly ValueState<TAcc> _accumulator;
         private TAggregate _aggregate;
 
-        internal AggregatingState(KeyedStateStore store, StateDescriptor descriptor, int capacity, TAggregate aggregate)
+        internal AggregatingState(KeyedStateStore store, StateDescriptor descriptor, int capacity, TAggregate aggregate, IStateSerializer<TAcc> serializer)
             : base(store, descriptor)
         {
-            _accumulator = new ValueState<TAcc>(store, descriptor, capacity);
+            _accumulator = new ValueState<TAcc>(store, descriptor, capacity, serializer);
             _aggregate = aggregate;
         }
 
@@ -104,5 +110,11 @@ namespace Weir
         internal override void ReleaseSlot(int slot) => _accumulator.ReleaseSlot(slot);
 
         internal override void ExpireSlot(int slot, long now) => _accumulator.ExpireSlot(slot, now);
+
+        internal override long WriteSlot(int slot, SlotWriter writer) => _accumulator.WriteSlot(slot, writer);
+
+        internal override void ReadSlot(int slot, ref SlotReader reader) => _accumulator.ReadSlot(slot, ref reader);
+
+        internal override void EvictSlot(int slot) => _accumulator.EvictSlot(slot);
     }
 }

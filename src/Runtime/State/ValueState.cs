@@ -11,12 +11,14 @@ namespace Weir
     /// </summary>
     public sealed class ValueState<T> : StateColumn
     {
+        private readonly IStateSerializer<T> _serializer;
         private Entry[] _entries;
         private long[]? _stamps;
 
-        internal ValueState(KeyedStateStore store, StateDescriptor descriptor, int capacity)
+        internal ValueState(KeyedStateStore store, StateDescriptor descriptor, int capacity, IStateSerializer<T> serializer)
             : base(store, descriptor)
         {
+            _serializer = serializer;
             _entries = new Entry[capacity];
             _stamps = descriptor.Ttl is null ? null : new long[capacity];
         }
@@ -96,6 +98,41 @@ namespace Weir
                 Remove(slot);
             }
         }
+
+        internal override long WriteSlot(int slot, SlotWriter writer)
+        {
+            ref Entry entry = ref _entries[slot];
+            if (!entry.HasValue)
+            {
+                return long.MinValue;
+            }
+
+            long expiresAt = long.MaxValue;
+            if (_stamps is not null)
+            {
+                writer.WriteInt64(_stamps[slot]);
+                expiresAt = _stamps[slot] + Ttl!.Milliseconds;
+            }
+
+            writer.WriteFramed(_serializer, in entry.Value);
+            return expiresAt;
+        }
+
+        internal override void ReadSlot(int slot, ref SlotReader reader)
+        {
+            if (_stamps is not null)
+            {
+                _stamps[slot] = reader.ReadInt64();
+            }
+
+            ref Entry entry = ref _entries[slot];
+            entry.Value = reader.ReadFramed(_serializer);
+            entry.HasValue = true;
+            reader.ReadEnd();
+            Store.OnStateAdded(slot);
+        }
+
+        internal override void EvictSlot(int slot) => _entries[slot] = default;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Write(int slot, T value)

@@ -136,8 +136,8 @@ public static class KeyedCountBreakdown
     private static long StateTableLoop(long records, long keys)
     {
         var generator = new ClickGenerator(keys);
-        var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
-        ValueState<long> state = table.Value<long>(new StateDescriptor("count", KeyedStateKind.Value, "ValueState<long>"));
+        var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism), MemoryPackStateSerializer<long>.Instance);
+        ValueState<long> state = table.Value<long>(new StateDescriptor("count", KeyedStateKind.Value, "ValueState<long>"), MemoryPackStateSerializer<long>.Instance);
         int maxParallelism = s_maxParallelism;
         long countSum = 0;
         for (long i = 0; i < records; i++)
@@ -162,8 +162,8 @@ public static class KeyedCountBreakdown
     private static long ChainBodyLoop(long records, long keys)
     {
         var generator = new ClickGenerator(keys);
-        var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism));
-        ValueState<long> state = table.Value<long>(new StateDescriptor("count", KeyedStateKind.Value, "ValueState<long>"));
+        var table = new KeyedStateTable<long>("count", KeyGroups.RangeOf(0, 1, MaxParallelism), MemoryPackStateSerializer<long>.Instance);
+        ValueState<long> state = table.Value<long>(new StateDescriptor("count", KeyedStateKind.Value, "ValueState<long>"), MemoryPackStateSerializer<long>.Instance);
         var context = new ProcessContext<long>();
         var overflow = new CollectorBuffer<KeyCount>();
         var sink = new ChecksumSink();

@@ -132,6 +132,9 @@ namespace Weir.State.Faster
         /// <summary>Bytes of log kept in memory: the largest power of two within the memory budget.</summary>
         public long LogMemoryBytes { get; }
 
+        /// <summary>Bytes of log between its start and its tail (in memory and on disk), including superseded versions until compaction.</summary>
+        public long LogBytes => _store.Log.TailAddress - _store.Log.BeginAddress;
+
         /// <summary>FASTER's log, for tests that look at where records are.</summary>
         internal LogAccessor<SpanByte, SpanByte> Log => _store.Log;
 
@@ -284,6 +287,7 @@ namespace Weir.State.Faster
         /// Called with the key and latest value of each live entry in the compacted part; returning true drops
         /// the entry (for example because its time-to-live has passed). It must not change the store.
         /// </param>
+        /// <param name="wholeLog">Compact the mutable region too (flushing it first), so nothing stale remains.</param>
         /// <returns>The number of live entries dropped by <paramref name="dropEntry"/>.</returns>
         /// <remarks>
         /// Written here rather than with FASTER's <c>Compact</c>, whose filter also sees superseded versions of a
@@ -291,9 +295,15 @@ namespace Weir.State.Faster
         /// The log on disk is truncated at once because nothing refers to the old part yet; once checkpoints
         /// exist, truncation must wait for a checkpoint that no longer needs it.
         /// </remarks>
-        public long Compact(Func<ReadOnlySpan<byte>, ReadOnlySpan<byte>, bool>? dropEntry = null)
+        public long Compact(Func<ReadOnlySpan<byte>, ReadOnlySpan<byte>, bool>? dropEntry = null, bool wholeLog = false)
         {
             ThrowIfDisposedOrWalking(nameof(Compact));
+            if (wholeLog)
+            {
+                // Make the mutable region read-only (its pages are flushed), so compaction reaches the tail.
+                _store.Log.ShiftReadOnlyAddress(_store.Log.TailAddress, wait: true);
+            }
+
             long begin = _store.Log.BeginAddress;
             long until = _store.Log.SafeReadOnlyAddress;
             if (until <= begin)
