@@ -23,6 +23,8 @@ namespace Weir.Hosting
         /// <summary>Exit code of a job stopped by Ctrl+C or SIGTERM (its sinks committed what they received).</summary>
         public const int ExitStopped = 130;
 
+        private const string DefaultStateMemory = "64MiB";
+
         /// <summary>Parses <paramref name="args"/> and runs the requested command.</summary>
         public static int Run(string[] args, JobDefinition job)
         {
@@ -61,7 +63,7 @@ namespace Weir.Hosting
             var stateMemory = new Option<string>("--state-memory")
             {
                 Description = "FASTER backend: log memory per keyed subtask, e.g. 64MiB, 512m, 2GiB (at least 4MiB).",
-                DefaultValueFactory = _ => "64MiB",
+                DefaultValueFactory = _ => DefaultStateMemory,
             };
             var stateCachedKeys = new Option<int>("--state-cached-keys")
             {
@@ -97,7 +99,8 @@ namespace Weir.Hosting
                     result.AddError($"--max-parallelism must be in [1, {KeyGroups.UpperBound}] (got {m}).");
                 }
 
-                string memory = result.GetValue(stateMemory) ?? string.Empty;
+                // A command validator sees no default values, so an option left out reads as null here.
+                string memory = result.GetValue(stateMemory) ?? DefaultStateMemory;
                 if (!ByteSize.TryParse(memory, out long bytes))
                 {
                     result.AddError($"--state-memory must be a size such as 64MiB, 512m or 2GiB (got '{memory}').");
@@ -107,7 +110,7 @@ namespace Weir.Hosting
                     result.AddError($"--state-memory must be at least 4MiB: two 2 MiB log pages (got '{memory}').");
                 }
 
-                if (result.GetValue(stateCachedKeys) < 1)
+                if (result.GetResult(stateCachedKeys) is not null && result.GetValue(stateCachedKeys) < 1)
                 {
                     result.AddError($"--state-cached-keys must be at least 1 (got {result.GetValue(stateCachedKeys)}).");
                 }
@@ -121,7 +124,7 @@ namespace Weir.Hosting
                     arguments.Set(parameter.Name, parameter.Read(result, option));
                 }
 
-                ByteSize.TryParse(result.GetValue(stateMemory)!, out long memoryBudget);
+                ByteSize.TryParse(result.GetValue(stateMemory) ?? DefaultStateMemory, out long memoryBudget);
                 var backend = new State.StateBackendOptions(
                     result.GetValue(stateBackend),
                     result.GetValue(stateDirectory),

@@ -111,8 +111,9 @@ namespace Weir.State.Faster
                     ReadCopyOptions = ReadCopyOptions.None,
                 };
 
-                // One thread per store, so FASTER needs no record locks.
-                _store = new FasterKV<SpanByte, SpanByte>(layout.IndexBuckets, logSettings, concurrencyControlMode: ConcurrencyControlMode.None);
+                // One thread per store, so FASTER needs no record locks. The comparer is given because
+                // FASTER's default lookup builds a generic type by reflection, which Native AOT cannot promise.
+                _store = new FasterKV<SpanByte, SpanByte>(layout.IndexBuckets, logSettings, comparer: new SpanByteComparer(), concurrencyControlMode: ConcurrencyControlMode.None);
                 _functions = new FasterStoreFunctions();
                 _session = _store.For(_functions).NewSession<FasterStoreFunctions>();
             }
