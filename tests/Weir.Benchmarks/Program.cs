@@ -22,6 +22,8 @@ public static class Program
                     return KeyedCountBenchmark.Run(KeyedCountOptions.Parse(args.AsSpan(1)));
                 case "keyed-count-breakdown":
                     return KeyedCountBreakdown.Run(KeyedCountOptions.Parse(args.AsSpan(1)));
+                case "state-backends":
+                    return StateBackends.StateBackendsBenchmark.Run(StateBackends.StateBackendsOptions.Parse(args.AsSpan(1)));
                 default:
                     Console.Error.WriteLine($"Unknown benchmark '{args[0]}'.");
                     PrintUsage();
@@ -49,6 +51,13 @@ public static class Program
                             Diagnostic: single-threaded loops adding one piece of Weir's per-record
                             work at a time, then the Weir job at parallelism 1 (same options;
                             --rx-records and --sink are ignored).
+
+              state-backends
+                            Keyed count (ValueState) and per-user page count (MapState), each as a hand-written
+                            loop, on the heap backend and on FASTER with a small and a full key cache; ratios
+                            to the loop and peak resident memory growth.
+                              --records N (default 2e7)  --keys K (1e5)  --users U (1e4)  --pages P (50)
+                              --repeat R (3)  --state-memory-mib M (FASTER log memory, default 64)
 
             keyed-count options:
               --records N       Records per run (default 100000000).

@@ -66,7 +66,7 @@ public sealed record KeyedCountOptions(long Records, long Keys, int Repeat, long
         return new KeyedCountOptions(records, keys, repeat, rxRecords ?? records / 10, warmup ?? Math.Min(records, 1_000_000), checksum);
     }
 
-    private static long ParseCount(string name, string value, long min)
+    internal static long ParseCount(string name, string value, long min)
     {
         // Accepts 100000000, 100_000_000 and 1e8.
         string text = value.Replace("_", string.Empty, StringComparison.Ordinal);
