@@ -105,7 +105,11 @@ namespace Weir.Generator
                 string body = ChainTypeName(chain);
                 string captured = string.Join(", ", new[] { "context" }.Concat(ChainValues(job, chain).Select(ValueName)));
                 string isStatic = ChainValues(job, chain).Any() ? string.Empty : "static ";
-                if (chain.StartsAtSource)
+                if (chain.InType2 is not null)
+                {
+                    w.WriteLine($"__plan.AddTwoInputChain<{chain.InType}, {chain.InType2}, {body}>({ChainInfoName(chain)}, {(chain.BroadcastFirst ? "true" : "false")}, {isStatic}context => new {body}({captured}));");
+                }
+                else if (chain.StartsAtSource)
                 {
                     w.WriteLine($"__plan.AddSourceChain<{head.OutType}, {head.ReaderOrWriterType}, {body}>({ChainInfoName(chain)}, {Literal(head.ExplicitId!)}, {ValueName(head)}, {isStatic}context => new {body}({captured}));");
                 }
@@ -117,7 +121,8 @@ namespace Weir.Generator
 
             foreach (EdgeModel edge in job.Edges)
             {
-                w.WriteLine($"__plan.Connect({edge.FromChain}, {edge.ToChain}, {Rt}.Execution.ExchangeKind.{edge.Partitioning});");
+                string input = edge.ToInput == 0 ? string.Empty : ", " + edge.ToInput.ToString(CultureInfo.InvariantCulture);
+                w.WriteLine($"__plan.Connect({edge.FromChain}, {edge.ToChain}, {Rt}.Execution.ExchangeKind.{edge.Partitioning}{input});");
             }
 
             w.WriteLine("return __plan;");
@@ -137,7 +142,7 @@ namespace Weir.Generator
                 {
                     OperatorModel op = job.Operators[index];
                     ulong hash = op.ExplicitId is null ? 0 : StableHash.OperatorHash(op.ExplicitId);
-                    string kind = op.Kind == OperatorKind.KeyedProcess ? "Process" : op.Kind.ToString();
+                    string kind = op.Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess ? "Process" : op.Kind.ToString();
                     w.WriteLine($"        new({Literal(op.DisplayName)}, {Literal(kind)}, 0x{hash.ToString("x16", CultureInfo.InvariantCulture)}UL, {(op.ExplicitId is null ? "false" : "true")}),");
                 }
 
@@ -205,7 +210,10 @@ namespace Weir.Generator
             EdgeModel[] outputs = job.Edges.Where(e => e.FromChain == chain.Index).ToArray();
             string name = ChainTypeName(chain);
             w.WriteLine($"/// <summary>Fused chain {chain.Index}: {string.Join(" -> ", ops.Select(o => o.DisplayName))}.</summary>");
-            w.OpenBlock($"private struct {name} : {Rt}.CompilerServices.IChainBody<{chain.InType}>");
+            string contract = chain.InType2 is null
+                ? $"{Rt}.CompilerServices.IChainBody<{chain.InType}>"
+                : $"{Rt}.CompilerServices.ITwoInputChainBody<{chain.InType}, {chain.InType2}>";
+            w.OpenBlock($"private struct {name} : {contract}");
             w.WriteLine($"private readonly {Rt}.CompilerServices.SubtaskContext _context;");
             w.WriteLine("private readonly int _maxParallelism;");
             w.WriteLine("private int _stage;");
@@ -225,7 +233,16 @@ namespace Weir.Generator
 
             w.WriteLine();
             EmitConstructor(w, job, chain, ops, outputs);
-            EmitProcessBatch(w, chain, ops[0], outputs);
+            if (chain.InType2 is null)
+            {
+                EmitProcessBatch(w, chain, ops[0], outputs);
+            }
+            else
+            {
+                EmitTwoInputBatches(w, chain, ops[0]);
+                EmitBroadcastOperator(w, job, ops, outputs);
+            }
+
             for (int position = 0; position < ops.Length; position++)
             {
                 EmitOperator(w, job, ops, position, outputs);
@@ -251,6 +268,13 @@ namespace Weir.Generator
                 case OperatorKind.KeyedProcess:
                     yield return $"private {op.ValueType} _function{i};";
                     yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
+                    yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
+                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
+                    break;
+                case OperatorKind.KeyedBroadcastProcess:
+                    yield return $"private {op.ValueType} _function{i};";
+                    yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
+                    yield return $"private readonly {Rt}.State.BroadcastStateSet _broadcastStates{i};";
                     yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
                     yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
                     break;
@@ -299,6 +323,19 @@ namespace Weir.Generator
                         foreach (StateFieldModel state in op.States)
                         {
                             w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = {DeclareState(i, state)};");
+                        }
+
+                        break;
+                    case OperatorKind.KeyedBroadcastProcess:
+                        w.WriteLine($"_function{i} = {ValueName(op)};");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
+                        w.WriteLine($"_broadcastStates{i} = new {Rt}.State.BroadcastStateSet({id});");
+                        w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
+                        w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
+                        foreach (StateFieldModel state in op.States)
+                        {
+                            string declared = state.Kind == "Broadcast" ? DeclareBroadcastState(i, state) : DeclareState(i, state);
+                            w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = {declared};");
                         }
 
                         break;
@@ -415,6 +452,14 @@ namespace Weir.Generator
                     w.WriteLine($"_function{i}.Process(in value, _processContext{i}, ref output);");
                     EmitDrain(w, job, ops, position, outputs);
                     break;
+                case OperatorKind.KeyedBroadcastProcess:
+                    w.WriteLine(stage);
+                    EmitSelectKey(w, op);
+                    w.WriteLine($"_processContext{i}.SetCurrentKey(in key);");
+                    EmitCollector(w, op);
+                    w.WriteLine($"_function{i}.ProcessElement(in value, _processContext{i}, ref output);");
+                    EmitDrain(w, job, ops, position, outputs);
+                    break;
                 case OperatorKind.Reduce:
                     w.WriteLine(stage);
                     EmitSelectKey(w, op);
@@ -439,6 +484,63 @@ namespace Weir.Generator
 
             w.CloseBlock();
             w.WriteLine();
+        }
+
+        /// <summary>
+        /// The two batch methods of a chain headed by a keyed broadcast process: keyed records enter
+        /// at the operator itself, broadcast records at its broadcast method. As in
+        /// <see cref="EmitProcessBatch"/>, each loop sits outside the try that names a failing operator.
+        /// </summary>
+        private static void EmitTwoInputBatches(SourceWriter w, ChainModel chain, OperatorModel head)
+        {
+            foreach ((int input, string type, string entry) in new[] { (1, chain.InType, "Operator"), (2, chain.InType2!, "Broadcast") })
+            {
+                string suffix = input.ToString(CultureInfo.InvariantCulture);
+                w.OpenBlock($"public void ProcessBatch{suffix}(global::System.ReadOnlySpan<{type}> records)");
+                w.OpenBlock("try");
+                w.WriteLine($"ProcessRecords{suffix}(records);");
+                w.CloseBlock();
+                w.OpenBlock("catch (global::System.Exception exception)");
+                w.WriteLine("// Name the operator whose code threw and the record that entered this chain.");
+                w.WriteLine($"throw {Rt}.CompilerServices.OperatorFailure.Create(_context, _stage, in records[_position], exception);");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.WriteLine();
+                w.WriteLine("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
+                w.OpenBlock($"private void ProcessRecords{suffix}(global::System.ReadOnlySpan<{type}> records)");
+                w.OpenBlock("for (int index = 0; index < records.Length; index++)");
+                w.WriteLine("_position = index;");
+                w.WriteLine($"{entry}{head.Index}(in records[index]);");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.WriteLine();
+            }
+        }
+
+        /// <summary>
+        /// The broadcast side of the chain's head: no key is selected (a broadcast record has none);
+        /// the function gets write access to its broadcast states and its output joins the same path
+        /// as the keyed side's.
+        /// </summary>
+        private static void EmitBroadcastOperator(SourceWriter w, JobModel job, OperatorModel[] ops, EdgeModel[] outputs)
+        {
+            OperatorModel op = ops[0];
+            int i = op.Index;
+            w.WriteLine(Inline);
+            w.OpenBlock($"private void Broadcast{i}(in {op.BroadcastType} value)");
+            w.WriteLine("_stage = 0;");
+            EmitCollector(w, op);
+            w.WriteLine($"_function{i}.ProcessBroadcastElement(in value, new {Rt}.BroadcastContext(_broadcastStates{i}), ref output);");
+            EmitDrain(w, job, ops, 0, outputs);
+            w.CloseBlock();
+            w.WriteLine();
+        }
+
+        private static string DeclareBroadcastState(int op, StateFieldModel state)
+        {
+            string key = state.TypeArguments[0];
+            string value = state.TypeArguments[1];
+            return $"_broadcastStates{op}.GetReadOnly<{key}, {value}>({Literal(state.StateName)}, {Rt}.State.MemoryPackStateSerializer<{key}>.Instance, {Rt}.State.MemoryPackStateSerializer<{value}>.Instance)";
         }
 
         private static void EmitSelectKey(SourceWriter w, OperatorModel op)

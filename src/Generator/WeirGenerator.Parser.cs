@@ -28,6 +28,11 @@ namespace Weir.Generator
         private const string StreamType = "Weir.DataStream<T>";
         private const string KeyedStreamType = "Weir.KeyedStream<TKey, T>";
         private const string SinkDefinitionType = "Weir.SinkDefinition";
+        private const string ConnectedStreamType = "Weir.BroadcastConnectedStream<TKey, T, TBroadcast>";
+        private const string BroadcastStateAttribute = "Weir.BroadcastStateAttribute";
+        private const string ReadOnlyBroadcastStateType = "Weir.ReadOnlyBroadcastState<TKey, TValue>";
+        private const string WritableBroadcastStateType = "Weir.BroadcastState<TKey, TValue>";
+        private const string KeyedBroadcastFunctionType = "Weir.IKeyedBroadcastProcessFunction<TKey, TIn, TBroadcast, TOut>";
         private const string MemoryPackableAttribute = "MemoryPack.MemoryPackableAttribute";
 
         // Keyed state types by their generic definitions, with the kind the runtime declares them as.
@@ -276,6 +281,8 @@ namespace Weir.Generator
                     return InvokeStream(stream, method, invocation, args);
                 case (StreamValue stream, KeyedStreamType, _):
                     return InvokeKeyed(stream, method, invocation, args);
+                case (ConnectedValue connected, ConnectedStreamType, _):
+                    return InvokeConnected(connected, method, invocation, args);
                 case (SinkValue sink, SinkDefinitionType, "Parallelism"):
                     _operators[sink.Operator].Parallelism = ConstantParallelism(args, invocation);
                     return sink;
@@ -393,6 +400,20 @@ namespace Weir.Generator
             int op;
             switch (method.Name)
             {
+                case "Connect":
+                    {
+                        // The other side must reach every subtask: only a broadcast stream can feed
+                        // broadcast state. The connection is still recorded after reporting, so its
+                        // inputs are not also reported as dangling.
+                        StreamValue broadcast = args.Count > 0 && Evaluate(args[0].Expression) is StreamValue other ? other : new StreamValue(Array.Empty<InputModel>(), null);
+                        if (args.Count > 0 && broadcast.Inputs.Any(i => i.Partitioning != Partitioning.Broadcast))
+                        {
+                            Report(DiagnosticDescriptors.ConnectRequiresBroadcast, args[0], args[0].Expression.ToString());
+                        }
+
+                        return new ConnectedValue(stream, broadcast, false);
+                    }
+
                 case "Process":
                     op = AddOperator(OperatorKind.KeyedProcess, invocation, args, stream, t, TypeName(method.TypeArguments[0]));
                     SetFunctionStruct(op, args, keyed: true);
@@ -413,13 +434,46 @@ namespace Weir.Generator
                     return null;
             }
 
-            OperatorDraft draft = _operators[op];
-            draft.KeyType = stream.Key!.KeyType;
-            draft.KeySelector = stream.Key.Selector is { Body: not null } lambda
-                ? lambda with { CallTarget = "__Weir_Key_" + op.ToString(CultureInfo.InvariantCulture) }
-                : stream.Key.Selector;
-            draft.KeyHashTemplate = stream.Key.HashTemplate;
+            SetKey(op, stream.Key!);
             return Stream(op);
+        }
+
+        private void SetKey(int op, KeyInfo key)
+        {
+            OperatorDraft draft = _operators[op];
+            draft.KeyType = key.KeyType;
+            draft.KeySelector = key.Selector is { Body: not null } lambda
+                ? lambda with { CallTarget = "__Weir_Key_" + op.ToString(CultureInfo.InvariantCulture) }
+                : key.Selector;
+            draft.KeyHashTemplate = key.HashTemplate;
+        }
+
+        private object? InvokeConnected(ConnectedValue connected, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
+        {
+            switch (method.Name)
+            {
+                case "BroadcastFirst":
+                    return connected with { BroadcastFirst = true };
+                case "Process":
+                    {
+                        // Input side 0 is the keyed stream (hash-partitioned), side 1 the broadcast stream.
+                        InputModel[] inputs = connected.Keyed.Inputs
+                            .Concat(connected.Broadcast.Inputs.Select(i => i with { Side = 1 }))
+                            .ToArray();
+                        string t = TypeName(method.ContainingType.TypeArguments[1]);
+                        int op = AddOperator(OperatorKind.KeyedBroadcastProcess, invocation, args, new StreamValue(inputs, null), t, TypeName(method.TypeArguments[0]));
+                        OperatorDraft draft = _operators[op];
+                        draft.BroadcastType = TypeName(method.ContainingType.TypeArguments[2]);
+                        draft.BroadcastFirst = connected.BroadcastFirst;
+                        SetFunctionStruct(op, args, keyed: true, broadcast: true);
+                        SetKey(op, connected.Keyed.Key!);
+                        return Stream(op);
+                    }
+
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, invocation, FirstLine(invocation), "not a Weir pipeline call");
+                    return null;
+            }
         }
 
         private static StreamValue Stream(int op) => new(new[] { new InputModel(op, Partitioning.Forward) }, null);
@@ -429,7 +483,7 @@ namespace Weir.Generator
             int index = _operators.Count;
             var draft = new OperatorDraft(index, kind, invocation, inType, outType, input?.Inputs ?? Array.Empty<InputModel>());
             _operators.Add(draft);
-            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.Reduce or OperatorKind.Aggregate)
+            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate)
             {
                 object? id = args.Count > 0 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
                 if (id is string text && text.Length > 0)
@@ -479,7 +533,7 @@ namespace Weir.Generator
             }
         }
 
-        private void SetFunctionStruct(int op, IReadOnlyList<ArgumentSyntax> args, bool keyed)
+        private void SetFunctionStruct(int op, IReadOnlyList<ArgumentSyntax> args, bool keyed, bool broadcast = false)
         {
             if (args.Count < 2)
             {
@@ -505,6 +559,11 @@ namespace Weir.Generator
             var states = new List<StateFieldModel>();
             foreach (IFieldSymbol field in type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic))
             {
+                if (ReadBroadcastState(field, type, expression, broadcast, states))
+                {
+                    continue;
+                }
+
                 if (field.Type is not INamedTypeSymbol { IsGenericType: true } fieldType
                     || !s_stateKinds.TryGetValue(fieldType.OriginalDefinition.ToDisplayString(), out string? kind))
                 {
@@ -584,6 +643,97 @@ namespace Weir.Generator
             }
 
             draft.States = states.ToEquatableArray();
+            if (broadcast)
+            {
+                ReportKeyedStateOnBroadcastSide(type, expression, states);
+            }
+        }
+
+        /// <summary>
+        /// Reads a broadcast state field (<c>ReadOnlyBroadcastState&lt;K, V&gt;</c>) into <paramref name="states"/>
+        /// and reports its misuse; returns false when the field is not a broadcast state.
+        /// </summary>
+        private bool ReadBroadcastState(IFieldSymbol field, ITypeSymbol type, ExpressionSyntax expression, bool broadcast, List<StateFieldModel> states)
+        {
+            if (field.Type is not INamedTypeSymbol { IsGenericType: true } fieldType)
+            {
+                return false;
+            }
+
+            string definition = fieldType.OriginalDefinition.ToDisplayString();
+            if (definition == WritableBroadcastStateType)
+            {
+                Report(DiagnosticDescriptors.WritableBroadcastStateField, expression, type.ToDisplayString(), field.Name);
+                return true;
+            }
+
+            if (definition != ReadOnlyBroadcastStateType)
+            {
+                return false;
+            }
+
+            AttributeData? attribute = field.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == BroadcastStateAttribute);
+            string name = attribute?.ConstructorArguments.FirstOrDefault().Value as string ?? field.Name.TrimStart('_');
+            if (!broadcast)
+            {
+                Report(DiagnosticDescriptors.BroadcastStateOutsideBroadcastFunction, expression, type.ToDisplayString(), name);
+                return true;
+            }
+
+            if (states.Any(s => s.StateName == name))
+            {
+                Report(DiagnosticDescriptors.DuplicateStateName, expression, type.ToDisplayString(), name);
+                return true;
+            }
+
+            // Broadcast state is snapshotted with the operator, like keyed state: keys and values must serialize.
+            ITypeSymbol? unserializable = fieldType.TypeArguments.FirstOrDefault(t => !IsSerializable(t));
+            if (unserializable is not null)
+            {
+                Report(DiagnosticDescriptors.StateTypeNotSerializable, expression, unserializable.ToDisplayString(), $"broadcast state '{name}' of '{type.ToDisplayString()}'");
+                return true;
+            }
+
+            states.Add(new StateFieldModel(field.Name, name, "Broadcast", TypeName(fieldType), fieldType.TypeArguments.Select(TypeName).ToEquatableArray(), null, "OnCreateAndWrite", "NeverReturnExpired", 0));
+            return true;
+        }
+
+        /// <summary>
+        /// Reports keyed state named in the body of the function's ProcessBroadcastElement: a broadcast
+        /// record has no key, so such an access would silently hit the last processed key's state.
+        /// Helper methods called from there are not followed.
+        /// </summary>
+        private void ReportKeyedStateOnBroadcastSide(ITypeSymbol type, ExpressionSyntax expression, List<StateFieldModel> states)
+        {
+            var keyed = new HashSet<string>(states.Where(s => s.Kind != "Broadcast").Select(s => s.FieldName), StringComparer.Ordinal);
+            INamedTypeSymbol? contract = type.AllInterfaces.FirstOrDefault(i => i.OriginalDefinition.ToDisplayString() == KeyedBroadcastFunctionType);
+            if (keyed.Count == 0 || contract?.GetMembers("ProcessBroadcastElement").FirstOrDefault() is not { } member
+                || type.FindImplementationForInterfaceMember(member) is not IMethodSymbol implementation)
+            {
+                return;
+            }
+
+            foreach (SyntaxReference reference in implementation.DeclaringSyntaxReferences)
+            {
+                SyntaxNode body = reference.GetSyntax(_cancellation);
+                if (!_model.Compilation.ContainsSyntaxTree(body.SyntaxTree))
+                {
+                    continue;
+                }
+
+                SemanticModel model = body.SyntaxTree == _model.SyntaxTree ? _model : _model.Compilation.GetSemanticModel(body.SyntaxTree);
+                foreach (IdentifierNameSyntax name in body.DescendantNodes().OfType<IdentifierNameSyntax>())
+                {
+                    if (keyed.Contains(name.Identifier.ValueText)
+                        && model.GetSymbolInfo(name, _cancellation).Symbol is IFieldSymbol field
+                        && SymbolEqualityComparer.Default.Equals(field.ContainingType, type))
+                    {
+                        StateFieldModel state = states.First(s => s.FieldName == field.Name);
+                        Report(DiagnosticDescriptors.KeyedStateInBroadcastElement, expression, type.ToDisplayString(), state.StateName);
+                        return;
+                    }
+                }
+            }
         }
 
         private FunctionModel? ReadFunction(IReadOnlyList<ArgumentSyntax> args, int argument, IMethodSymbol method, string what, string generatedName)
@@ -738,6 +888,16 @@ namespace Weir.Generator
                 Report(DiagnosticDescriptors.InvalidParallelism, op.Syntax, op.Parallelism!.Value.ToString(CultureInfo.InvariantCulture), limit.ToString(CultureInfo.InvariantCulture));
             }
 
+            foreach (OperatorDraft op in _operators.Where(o => o.BroadcastFirst))
+            {
+                HashSet<int> keyedSide = Upstream(op.Inputs.Where(i => i.Side == 0));
+                int? common = Upstream(op.Inputs.Where(i => i.Side == 1)).Where(keyedSide.Contains).Cast<int?>().OrderBy(i => i).FirstOrDefault();
+                if (common is int shared)
+                {
+                    Report(DiagnosticDescriptors.BroadcastFirstDeadlock, op.Syntax, op.Describe(), _operators[shared].Describe());
+                }
+            }
+
             if (_diagnostics.Count > 0)
             {
                 return new JobParseResult(null, _diagnostics.ToEquatableArray());
@@ -766,7 +926,7 @@ namespace Weir.Generator
                 chains.Add(new List<int> { op.Index });
                 foreach (InputModel edgeInput in op.Inputs)
                 {
-                    edges.Add(new EdgeModel(edges.Count, edgeInput.Producer, chainOf[edgeInput.Producer], op.Index, chainOf[op.Index], edgeInput.Partitioning));
+                    edges.Add(new EdgeModel(edges.Count, edgeInput.Producer, chainOf[edgeInput.Producer], op.Index, chainOf[op.Index], edgeInput.Partitioning, edgeInput.Side));
                 }
             }
 
@@ -779,7 +939,9 @@ namespace Weir.Generator
                     head.Parallelism,
                     ops.Any(o => _operators[o].IsKeyed),
                     head.Kind == OperatorKind.Source,
-                    head.Kind == OperatorKind.Source ? head.OutType : head.InType);
+                    head.Kind == OperatorKind.Source ? head.OutType : head.InType,
+                    head.Kind == OperatorKind.KeyedBroadcastProcess ? head.BroadcastType : null,
+                    head.BroadcastFirst);
             }).ToEquatableArray();
 
             var model = new JobModel(
@@ -795,6 +957,26 @@ namespace Weir.Generator
                 chainModels,
                 edges.ToEquatableArray());
             return new JobParseResult(model, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        /// <summary>Every operator that feeds, directly or not, the given inputs.</summary>
+        private HashSet<int> Upstream(IEnumerable<InputModel> inputs)
+        {
+            var seen = new HashSet<int>();
+            var pending = new Stack<int>(inputs.Select(i => i.Producer));
+            while (pending.Count > 0)
+            {
+                int producer = pending.Pop();
+                if (seen.Add(producer))
+                {
+                    foreach (InputModel input in _operators[producer].Inputs)
+                    {
+                        pending.Push(input.Producer);
+                    }
+                }
+            }
+
+            return seen;
         }
 
         private static EquatableArray<string> CollectUsings(params SyntaxNode[] nodes)
@@ -926,7 +1108,7 @@ namespace Weir.Generator
 
         private static string DisplayKind(OperatorKind kind) => kind switch
         {
-            OperatorKind.KeyedProcess => "Process",
+            OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess => "Process",
             _ => kind.ToString(),
         };
 
@@ -950,6 +1132,9 @@ namespace Weir.Generator
         private sealed record StreamValue(InputModel[] Inputs, KeyInfo? Key);
 
         private sealed record SinkValue(int Operator);
+
+        /// <summary>A keyed stream connected with a broadcast stream, before its Process call.</summary>
+        private sealed record ConnectedValue(StreamValue Keyed, StreamValue Broadcast, bool BroadcastFirst);
 
         /// <summary>An operator while the pipeline is being read (mutable; holds syntax for diagnostics only).</summary>
         private sealed class OperatorDraft
@@ -998,7 +1183,11 @@ namespace Weir.Generator
 
             public EquatableArray<StateFieldModel> States { get; set; } = EquatableArray<StateFieldModel>.Empty;
 
-            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
+            public string? BroadcastType { get; set; }
+
+            public bool BroadcastFirst { get; set; }
+
+            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
 
             public string DisplayName => ExplicitId ?? Kind.ToString().ToLowerInvariant() + "-" + Index.ToString(CultureInfo.InvariantCulture);
 
@@ -1006,7 +1195,7 @@ namespace Weir.Generator
 
             public OperatorModel ToModel() => new(
                 Index, Kind, ExplicitId, DisplayName, InType, OutType, Inputs.ToEquatableArray(), Parallelism, Function,
-                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States);
+                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States, BroadcastType, BroadcastFirst);
         }
     }
 }

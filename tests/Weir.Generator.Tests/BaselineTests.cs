@@ -144,6 +144,55 @@ public sealed class BaselineTests
         }
         """);
 
+    [Fact]
+    public void KeyedBroadcastProcess() => AssertBaseline(nameof(KeyedBroadcastProcess), """
+        using Weir;
+
+        namespace Payments;
+
+        [MemoryPack.MemoryPackable]
+        public readonly partial record struct Limit(string Merchant, decimal Max);
+
+        public readonly record struct Payment(string Account, string Merchant, decimal Amount);
+
+        public struct OverLimit : IKeyedBroadcastProcessFunction<string, Payment, Limit, string>
+        {
+            [BroadcastState("limits")]
+            private ReadOnlyBroadcastState<string, Limit> _limits;
+
+            [State("payments", TimeToLive = "10m")]
+            private ListState<decimal> _payments;
+
+            public void ProcessElement(in Payment value, ProcessContext<string> context, ref Collector<string> output)
+            {
+                _payments.Add(value.Amount);
+                if (_limits.TryGetValue(value.Merchant, out Limit limit) && value.Amount > limit.Max)
+                {
+                    output.Collect(context.Key);
+                }
+            }
+
+            public void ProcessBroadcastElement(in Limit value, BroadcastContext context, ref Collector<string> output)
+                => context.GetBroadcastState(_limits).Put(value.Merchant, value);
+        }
+
+        [Job("over-limit")]
+        public static partial class OverLimitJob
+        {
+            [Pipeline]
+            private static void Define(PipelineBuilder p)
+            {
+                var limits = p.Source("limits", Sources.FromArray(new[] { new Limit("shop", 100m) })).Parallelism(1);
+                p.Source("payments", Sources.FromArray(new[] { new Payment("a", "shop", 150m) }))
+                    .KeyBy(payment => payment.Account)
+                    .Connect(limits.Broadcast())
+                    .Process("over-limit", new OverLimit())
+                    .Filter(account => account.Length > 0)
+                    .Sink("alerts", Sinks.TextLines("alerts"));
+            }
+        }
+        """);
+
     private static void AssertBaseline(string name, string source, [CallerFilePath] string testFile = "")
     {
         GeneratorRun run = GeneratorHarness.Run(source);

@@ -765,6 +765,269 @@ public sealed class DiagnosticTests
         AssertOnly(source, "WEIR0207", "new Tagger(numbers)");
     }
 
+
+    private const string BroadcastFunction = """
+        public readonly record struct Rule(string Name, int Limit);
+
+        public struct Check : IKeyedBroadcastProcessFunction<int, int, Rule, int>
+        {
+            [BroadcastState("limits")] private ReadOnlyBroadcastState<string, int> _limits;
+
+            public void ProcessElement(in int value, ProcessContext<int> context, ref Collector<int> output)
+            {
+                if (_limits.Contains("x"))
+                {
+                    output.Collect(value);
+                }
+            }
+
+            public void ProcessBroadcastElement(in Rule rule, BroadcastContext context, ref Collector<int> output)
+                => context.GetBroadcastState(_limits).Put(rule.Name, rule.Limit);
+        }
+
+        """;
+
+    [Fact]
+    public void WEIR0107_ConnectedStreamNotBroadcast()
+    {
+        string source = Usings + BroadcastFunction + """
+            [Job("connected")]
+            public static partial class ConnectedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Rule("a", 1) }));
+                    p.Source("in", Sources.FromArray(new[] { 1 }))
+                        .KeyBy(x => x)
+                        .Connect(rules)
+                        .Process("check", new Check())
+                        .Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0107", ".Connect(rules)");
+        Assert.Contains(".Connect(rules.Broadcast())", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0108_BroadcastFirstWithCommonUpstreamOperator()
+    {
+        string source = Usings + BroadcastFunction + """
+            [Job("connected")]
+            public static partial class ConnectedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var numbers = p.Source("in", Sources.FromArray(new[] { 1 }));
+                    numbers
+                        .KeyBy(x => x)
+                        .Connect(numbers.Map(x => new Rule("n", x)).Broadcast())
+                        .BroadcastFirst()
+                        .Process("check", new Check())
+                        .Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0108", ".Process(\"check\", new Check())");
+        Assert.Contains("Source 'in'", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0108_IndependentInputsMayReadBroadcastFirst()
+    {
+        string source = Usings + BroadcastFunction + """
+            [Job("connected")]
+            public static partial class ConnectedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var numbers = p.Source("in", Sources.FromArray(new[] { 1 }));
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Rule("a", 1) }));
+                    numbers.KeyBy(x => x).Connect(rules.Broadcast()).BroadcastFirst().Process("check", new Check()).Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        GeneratorRun run = GeneratorHarness.Run(source);
+        Assert.True(run.GeneratorDiagnostics.IsEmpty && !run.CompileProblems.Any(), run.Describe());
+    }
+
+    [Fact]
+    public void WEIR0210_BroadcastStateInKeyedProcessFunction()
+    {
+        string source = Usings + """
+            public struct NotConnected : IKeyedProcessFunction<int, int, int>
+            {
+                private ReadOnlyBroadcastState<string, int> _limits;
+
+                public void Process(in int value, ProcessContext<int> context, ref Collector<int> output)
+                {
+                    if (_limits.Contains("x"))
+                    {
+                        output.Collect(value);
+                    }
+                }
+            }
+
+            [Job("not-connected")]
+            public static partial class NotConnectedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p) => p
+                    .Source("in", Sources.FromArray(new[] { 1 }))
+                    .KeyBy(x => x)
+                    .Process("check", new NotConnected())
+                    .Sink("out", Sinks.Discard<int>());
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0210", ".Process(\"check\", new NotConnected())");
+        Assert.Contains("broadcast state 'limits'", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0211_WritableBroadcastStateField()
+    {
+        string source = Usings + """
+            public readonly record struct Rule(string Name, int Limit);
+
+            public struct Writes : IKeyedBroadcastProcessFunction<int, int, Rule, int>
+            {
+                private BroadcastState<string, int> _limits;
+
+                public void ProcessElement(in int value, ProcessContext<int> context, ref Collector<int> output)
+                    => _limits.Put("oops", value);
+
+                public void ProcessBroadcastElement(in Rule rule, BroadcastContext context, ref Collector<int> output)
+                    => _limits.Put(rule.Name, rule.Limit);
+            }
+
+            [Job("writes")]
+            public static partial class WritesJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Rule("a", 1) }));
+                    p.Source("in", Sources.FromArray(new[] { 1 }))
+                        .KeyBy(x => x)
+                        .Connect(rules.Broadcast())
+                        .Process("writes", new Writes())
+                        .Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0211", ".Process(\"writes\", new Writes())");
+        Assert.Contains("ReadOnlyBroadcastState", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0212_KeyedStateUsedInProcessBroadcastElement()
+    {
+        string source = Usings + """
+            public readonly record struct Rule(string Name, int Limit);
+
+            public struct Confused : IKeyedBroadcastProcessFunction<int, int, Rule, int>
+            {
+                [BroadcastState] private ReadOnlyBroadcastState<string, int> _limits;
+                [State("count")] private ValueState<int> _count;
+
+                public void ProcessElement(in int value, ProcessContext<int> context, ref Collector<int> output)
+                    => _count.Value = _count.Value + 1;
+
+                public void ProcessBroadcastElement(in Rule rule, BroadcastContext context, ref Collector<int> output)
+                {
+                    context.GetBroadcastState(_limits).Put(rule.Name, rule.Limit);
+                    _count.Clear();
+                }
+            }
+
+            [Job("confused")]
+            public static partial class ConfusedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Rule("a", 1) }));
+                    p.Source("in", Sources.FromArray(new[] { 1 }))
+                        .KeyBy(x => x)
+                        .Connect(rules.Broadcast())
+                        .Process("confused", new Confused())
+                        .Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0212", ".Process(\"confused\", new Confused())");
+        Assert.Contains("keyed state 'count'", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0209_BroadcastStateValueNotSerializable()
+    {
+        string source = Usings + """
+            public sealed class Matcher
+            {
+                public System.Func<int, bool> Test = _ => true;
+            }
+
+            public struct Matches : IKeyedBroadcastProcessFunction<int, int, Matcher, int>
+            {
+                [BroadcastState("matchers")] private ReadOnlyBroadcastState<string, Matcher> _matchers;
+
+                public void ProcessElement(in int value, ProcessContext<int> context, ref Collector<int> output)
+                {
+                    if (_matchers.TryGetValue("only", out Matcher? matcher) && matcher.Test(value))
+                    {
+                        output.Collect(value);
+                    }
+                }
+
+                public void ProcessBroadcastElement(in Matcher rule, BroadcastContext context, ref Collector<int> output)
+                    => context.GetBroadcastState(_matchers).Put("only", rule);
+            }
+
+            [Job("matches")]
+            public static partial class MatchesJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Matcher() }));
+                    p.Source("in", Sources.FromArray(new[] { 1 }))
+                        .KeyBy(x => x)
+                        .Connect(rules.Broadcast())
+                        .Process("matches", new Matches())
+                        .Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        Diagnostic diagnostic = AssertOnly(source, "WEIR0209", ".Process(\"matches\", new Matches())");
+        Assert.Contains("broadcast state 'matchers'", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WEIR0201_BroadcastConnectedProcessWithoutId()
+    {
+        string source = Usings + BroadcastFunction + """
+            [Job("connected")]
+            public static partial class ConnectedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p, string id)
+                {
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Rule("a", 1) }));
+                    p.Source("in", Sources.FromArray(new[] { 1 }))
+                        .KeyBy(x => x)
+                        .Connect(rules.Broadcast())
+                        .Process(id, new Check())
+                        .Sink("out", Sinks.Discard<int>());
+                }
+            }
+            """;
+        AssertOnly(source, "WEIR0201", ".Process(id, new Check())");
+    }
+
     /// <summary>
     /// Runs the generator and asserts that it reports only <paramref name="id"/> (once), on the first
     /// line containing <paramref name="lineText"/>, that it generates nothing, and that the job's code

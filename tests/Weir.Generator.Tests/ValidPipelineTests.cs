@@ -604,6 +604,61 @@ public sealed class ValidPipelineTests
     }
 
     [Fact]
+    public void KeyedStreamConnectedWithBroadcastStream()
+    {
+        string generated = AssertCompiles("""
+            public readonly record struct Rule(string Name, int Limit);
+
+            public struct Check : IKeyedBroadcastProcessFunction<int, int, Rule, string>
+            {
+                [BroadcastState("limits")] private ReadOnlyBroadcastState<string, int> _limits;
+                [State(TimeToLive = "1m")] private ValueState<int> _seen;
+
+                public void ProcessElement(in int value, ProcessContext<int> context, ref Collector<string> output)
+                {
+                    _seen.Value = _seen.Value + 1;
+                    foreach (var limit in _limits)
+                    {
+                        if (value > limit.Value)
+                        {
+                            output.Collect(limit.Key);
+                        }
+                    }
+                }
+
+                public void ProcessBroadcastElement(in Rule rule, BroadcastContext context, ref Collector<string> output)
+                    => context.GetBroadcastState(_limits).Put(rule.Name, rule.Limit);
+            }
+
+            [Job("connected")]
+            public static partial class ConnectedJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var rules = p.Source("rules", Sources.FromArray(new[] { new Rule("high", 10) })).Parallelism(1);
+                    p.Source("in", Sources.FromArray(new[] { 1, 20 }))
+                        .KeyBy(x => x % 3)
+                        .Connect(rules.Broadcast())
+                        .BroadcastFirst()
+                        .Process("check", new Check())
+                        .Map(name => name.ToUpperInvariant())
+                        .Sink("out", Sinks.Discard<string>());
+                }
+            }
+            """);
+        Assert.Contains("__plan.AddTwoInputChain<int, global::Tests.Rule, __WeirChain2>(__WeirChainInfo2, true,", generated, System.StringComparison.Ordinal);
+        Assert.Contains("__plan.Connect(1, 2, global::Weir.Execution.ExchangeKind.Hash);", generated, System.StringComparison.Ordinal);
+        Assert.Contains("__plan.Connect(0, 2, global::Weir.Execution.ExchangeKind.Broadcast, 1);", generated, System.StringComparison.Ordinal);
+        Assert.Contains("private struct __WeirChain2 : global::Weir.CompilerServices.ITwoInputChainBody<int, global::Tests.Rule>", generated, System.StringComparison.Ordinal);
+        Assert.Contains("_broadcastStates2.GetReadOnly<string, int>(\"limits\"", generated, System.StringComparison.Ordinal);
+        Assert.Contains("_function2.ProcessBroadcastElement(in value, new global::Weir.BroadcastContext(_broadcastStates2), ref output);", generated, System.StringComparison.Ordinal);
+
+        // The map after the connected operator is fused into its chain.
+        Assert.Contains("Fused chain 2: check -> map-3", generated, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TwoJobsInOneCompilation()
     {
         GeneratorRun run = GeneratorHarness.Run(Usings + """

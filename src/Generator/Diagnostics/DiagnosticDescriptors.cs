@@ -82,6 +82,16 @@ namespace Weir.Generator.Diagnostics
             "WEIR0106", "Parallelism of a union", "Parallelism(...) after Union(...) is ambiguous: set the parallelism of each input before the union",
             "Parallelism applies to the operator that produced a stream; a union has several.");
 
+        /// <summary>Format: <c>"The stream connected to keyed stream ... must be broadcast"</c>.</summary>
+        public static readonly DiagnosticDescriptor ConnectRequiresBroadcast = Create(
+            "WEIR0107", "Connected stream is not broadcast", "The stream connected to a keyed stream must be broadcast: write .Connect({0}.Broadcast())",
+            "A keyed stream is connected with a broadcast stream (Flink's broadcast state pattern): every subtask must receive every broadcast record, or the subtasks' broadcast states would differ.");
+
+        /// <summary>Format: <c>"BroadcastFirst() on {0} would deadlock: its keyed and broadcast inputs both come from {1}"</c>.</summary>
+        public static readonly DiagnosticDescriptor BroadcastFirstDeadlock = Create(
+            "WEIR0108", "BroadcastFirst() would deadlock", "BroadcastFirst() on {0} would deadlock: its keyed and broadcast inputs both come from {1}",
+            "BroadcastFirst() reads the broadcast input to its end before the keyed input; while it waits, the keyed input's senders block, so an operator upstream of both inputs would stop feeding the broadcast input.");
+
         /// <summary>Format: <c>"The ID of {0} must be a non-empty compile-time constant string"</c>.</summary>
         public static readonly DiagnosticDescriptor OperatorIdNotConstant = Create(
             "WEIR0201", "Stateful operator without an explicit ID", "The ID of {0} must be a non-empty compile-time constant string",
@@ -126,6 +136,21 @@ namespace Weir.Generator.Diagnostics
         public static readonly DiagnosticDescriptor StateTypeNotSerializable = Create(
             "WEIR0209", "State type cannot be serialized", "Type '{0}' of {1} cannot be serialized for checkpoints: mark it [MemoryPackable] and partial, or use primitives, strings, enums, unmanaged structs, or arrays, lists, dictionaries and tuples of those",
             "Keyed state and keys are written to checkpoints and savepoints with MemoryPack's generated (reflection-free, AOT-safe) serializers; a type it cannot serialize would fail only at the first checkpoint.");
+
+        /// <summary>Format: <c>"'{0}' declares broadcast state '{1}' but is not the function of a broadcast-connected stream..."</c>.</summary>
+        public static readonly DiagnosticDescriptor BroadcastStateOutsideBroadcastFunction = Create(
+            "WEIR0210", "Broadcast state outside a broadcast-connected operator", "'{0}' declares broadcast state '{1}' but is not the function of a broadcast-connected stream; use keyed.Connect(rules.Broadcast()).Process(...) with an IKeyedBroadcastProcessFunction",
+            "Broadcast state is written by the broadcast side of a connected operator; in any other operator nothing would ever fill it.");
+
+        /// <summary>Format: <c>"Broadcast state field '{1}' of '{0}' must be declared as ReadOnlyBroadcastState..."</c>.</summary>
+        public static readonly DiagnosticDescriptor WritableBroadcastStateField = Create(
+            "WEIR0211", "Writable broadcast state field", "Broadcast state field '{1}' of '{0}' must be declared as ReadOnlyBroadcastState<TKey, TValue>; ProcessBroadcastElement gets the writable state from context.GetBroadcastState({1})",
+            "Only the broadcast side may change broadcast state, or the subtasks' copies would drift apart; a read-only field makes a write from ProcessElement a compile error.");
+
+        /// <summary>Format: <c>"ProcessBroadcastElement of '{0}' uses keyed state '{1}'..."</c>.</summary>
+        public static readonly DiagnosticDescriptor KeyedStateInBroadcastElement = Create(
+            "WEIR0212", "Keyed state used on the broadcast side", "ProcessBroadcastElement of '{0}' uses keyed state '{1}', but a broadcast record has no key; use keyed state only in ProcessElement",
+            "A broadcast record reaches every subtask without a key, so keyed state has no current key there; a read or write would hit whichever key was processed last.");
 
         private static DiagnosticDescriptor Create(string id, string title, string message, string description)
             => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());

@@ -10,6 +10,7 @@ namespace Weir.Generator.Model
         FlatMap,
         Process,
         KeyedProcess,
+        KeyedBroadcastProcess,
         Reduce,
         Aggregate,
         Sink,
@@ -37,13 +38,13 @@ namespace Weir.Generator.Model
         string? Body,
         bool IsExpressionBody);
 
-    /// <summary>One input of an operator: the producing operator and how records are partitioned.</summary>
-    internal sealed record InputModel(int Producer, Partitioning Partitioning);
+    /// <summary>One input of an operator: the producing operator, how records are partitioned, and which of the operator's typed inputs it feeds (1: the broadcast side of a connected stream).</summary>
+    internal sealed record InputModel(int Producer, Partitioning Partitioning, int Side = 0);
 
     /// <summary>A keyed state field of a process function.</summary>
     /// <param name="FieldName">The field's name in the function struct.</param>
     /// <param name="StateName">The state's name (its identity inside the operator).</param>
-    /// <param name="Kind">Value, List, Map, Reducing or Aggregating (the runtime's KeyedStateKind names).</param>
+    /// <param name="Kind">Value, List, Map, Reducing or Aggregating (the runtime's KeyedStateKind names), or Broadcast for a ReadOnlyBroadcastState field.</param>
     /// <param name="FieldType">The field's fully qualified type.</param>
     /// <param name="TypeArguments">The state type's type arguments, fully qualified.</param>
     /// <param name="TtlMilliseconds">The time-to-live in milliseconds, or null.</param>
@@ -79,19 +80,21 @@ namespace Weir.Generator.Model
         FunctionModel? KeySelector,
         string? KeyHashTemplate,
         string? AccumulatorType,
-        EquatableArray<StateFieldModel> States)
+        EquatableArray<StateFieldModel> States,
+        string? BroadcastType = null,
+        bool BroadcastFirst = false)
     {
-        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
+        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
     }
 
     /// <summary>A job parameter (a pipeline method parameter after the builder).</summary>
     internal sealed record ParameterModel(string Name, string Type, string OptionName, string? Description, string? DefaultValue);
 
-    /// <summary>A fused chain: a linear run of operators joined by forward edges.</summary>
-    internal sealed record ChainModel(int Index, EquatableArray<int> Operators, int? Parallelism, bool IsKeyed, bool StartsAtSource, string InType);
+    /// <summary>A fused chain: a linear run of operators joined by forward edges; <paramref name="InType2"/> is the broadcast input's type of a two-input chain.</summary>
+    internal sealed record ChainModel(int Index, EquatableArray<int> Operators, int? Parallelism, bool IsKeyed, bool StartsAtSource, string InType, string? InType2 = null, bool BroadcastFirst = false);
 
-    /// <summary>An exchange between chains.</summary>
-    internal sealed record EdgeModel(int Index, int FromOperator, int FromChain, int ToOperator, int ToChain, Partitioning Partitioning);
+    /// <summary>An exchange between chains, into input <paramref name="ToInput"/> of the receiving chain.</summary>
+    internal sealed record EdgeModel(int Index, int FromOperator, int FromChain, int ToOperator, int ToChain, Partitioning Partitioning, int ToInput = 0);
 
     /// <summary>Everything the emitter needs for one job; holds no symbols or syntax.</summary>
     internal sealed record JobModel(

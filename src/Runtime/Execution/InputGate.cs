@@ -35,6 +35,13 @@ namespace Weir.Execution
             _abort = abort;
         }
 
+        /// <summary>
+        /// Set after every enqueued batch when the gate is one input of a two-input subtask: that
+        /// subtask waits on one event shared by both of its gates, since it cannot block on either gate
+        /// alone. Assigned before the job's threads start.
+        /// </summary>
+        internal ManualResetEventSlim? Available { get; set; }
+
         /// <summary>Records per batch.</summary>
         public int BatchSize => _batchSize;
 
@@ -85,8 +92,22 @@ namespace Weir.Execution
                 {
                     Monitor.PulseAll(_lock);
                 }
+            }
 
-                return true;
+            // Outside the lock: the event has its own, and a waiting receiver re-checks the gates.
+            Available?.Set();
+            return true;
+        }
+
+        /// <summary>Whether a batch is waiting (a snapshot: another thread may change it at once).</summary>
+        internal bool HasBatches
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _count > 0;
+                }
             }
         }
 

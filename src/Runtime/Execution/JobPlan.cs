@@ -61,20 +61,43 @@ namespace Weir.Execution
             return info.Index;
         }
 
-        /// <summary>Adds an exchange edge; returns its index (which generated bodies use to find their output).</summary>
-        public int Connect(int fromChain, int toChain, ExchangeKind kind)
+        /// <summary>
+        /// Adds a chain whose head operator has two inputs: a keyed input (records of type
+        /// <typeparamref name="T1"/>, input 0) and a broadcast input (<typeparamref name="T2"/>, input 1).
+        /// </summary>
+        /// <param name="info">The chain.</param>
+        /// <param name="broadcastFirst">Read input 1 to its end before taking anything from input 0.</param>
+        /// <param name="createBody">Creates the chain body of one subtask.</param>
+        public int AddTwoInputChain<T1, T2, TBody>(ChainInfo info, bool broadcastFirst, Func<SubtaskContext, TBody> createBody)
+            where TBody : struct, ITwoInputChainBody<T1, T2>
+        {
+            CheckIndex(info);
+            _chains.Add(new TwoInputVertex<T1, T2, TBody>(info, broadcastFirst, createBody));
+            return info.Index;
+        }
+
+        /// <summary>Adds an exchange edge into input 0 of a chain; returns its index (which generated bodies use to find their output).</summary>
+        public int Connect(int fromChain, int toChain, ExchangeKind kind) => Connect(fromChain, toChain, kind, 0);
+
+        /// <summary>Adds an exchange edge into input <paramref name="input"/> of a chain; returns its index.</summary>
+        public int Connect(int fromChain, int toChain, ExchangeKind kind, int input)
         {
             if ((uint)fromChain >= (uint)_chains.Count || (uint)toChain >= (uint)_chains.Count)
             {
                 throw new ArgumentException($"An edge connects chains {fromChain} and {toChain}, but the plan has {_chains.Count} chains.");
             }
 
-            if (_chains[toChain] is not ExchangeVertex)
+            if (_chains[toChain] is not ExchangeVertex target)
             {
                 throw new ArgumentException($"Chain {toChain} starts at a source and cannot receive records.");
             }
 
-            _edges.Add(new ExchangeEdge(_edges.Count, fromChain, toChain, kind));
+            if ((uint)input >= (uint)target.InputCount)
+            {
+                throw new ArgumentException($"An edge enters input {input} of chain {toChain}, which has {target.InputCount} input(s).");
+            }
+
+            _edges.Add(new ExchangeEdge(_edges.Count, fromChain, toChain, kind, input));
             return _edges.Count - 1;
         }
 
@@ -87,8 +110,8 @@ namespace Weir.Execution
         }
     }
 
-    /// <summary>An exchange between two chains.</summary>
-    public sealed record ExchangeEdge(int Index, int From, int To, ExchangeKind Kind);
+    /// <summary>An exchange between two chains, into input <paramref name="Input"/> of the receiving chain (0 unless it has two inputs).</summary>
+    public sealed record ExchangeEdge(int Index, int From, int To, ExchangeKind Kind, int Input = 0);
 
     /// <summary>A chain of the plan: knows its record type, so it can create typed gates, writers and subtasks.</summary>
     public abstract class ChainVertex
@@ -98,7 +121,8 @@ namespace Weir.Execution
         /// <summary>The chain.</summary>
         public ChainInfo Info { get; }
 
-        internal abstract Subtask CreateSubtask(SubtaskContext context, InputGate? gate);
+        /// <summary>Creates one subtask; <paramref name="gates"/> holds one gate per input (null for a source chain).</summary>
+        internal abstract Subtask CreateSubtask(SubtaskContext context, InputGate[]? gates);
     }
 
     internal abstract class ExchangeVertex : ChainVertex
@@ -108,9 +132,12 @@ namespace Weir.Execution
         {
         }
 
-        internal abstract InputGate CreateGate(int capacity, int batchSize, CancellationToken abort);
+        /// <summary>Number of typed inputs (1, or 2 for a keyed stream connected with a broadcast stream).</summary>
+        internal virtual int InputCount => 1;
 
-        internal abstract object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism);
+        internal abstract InputGate CreateGate(int input, int capacity, int batchSize, CancellationToken abort);
+
+        internal abstract object CreateWriter(int input, InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism);
 
         /// <summary>Creates this chain's single subtask to run on its producer's thread, and the writer that feeds it.</summary>
         internal abstract (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize);
@@ -132,7 +159,7 @@ namespace Weir.Execution
             _createBody = createBody;
         }
 
-        internal override Subtask CreateSubtask(SubtaskContext context, InputGate? gate)
+        internal override Subtask CreateSubtask(SubtaskContext context, InputGate[]? gates)
             => new SourceSubtask<T, TReader, TBody>(context, _source, _sourceId, _createBody);
     }
 
@@ -145,14 +172,14 @@ namespace Weir.Execution
             : base(info)
             => _createBody = createBody;
 
-        internal override InputGate CreateGate(int capacity, int batchSize, CancellationToken abort)
+        internal override InputGate CreateGate(int input, int capacity, int batchSize, CancellationToken abort)
             => new InputGate<T>(capacity, batchSize, abort);
 
-        internal override object CreateWriter(InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism)
+        internal override object CreateWriter(int input, InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism)
             => new ExchangeWriter<T>(Array.ConvertAll(targets, g => (InputGate<T>)g), kind, channel, maxParallelism);
 
-        internal override Subtask CreateSubtask(SubtaskContext context, InputGate? gate)
-            => new ExchangeSubtask<T, TBody>(context, (InputGate<T>)gate!, _createBody);
+        internal override Subtask CreateSubtask(SubtaskContext context, InputGate[]? gates)
+            => new ExchangeSubtask<T, TBody>(context, (InputGate<T>)gates![0], _createBody);
 
         internal override (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize)
         {
@@ -196,5 +223,36 @@ namespace Weir.Execution
 
             public void Dispose() => Close();
         }
+    }
+
+    /// <summary>A chain with a keyed input (0) and a broadcast input (1) of different record types.</summary>
+    internal sealed class TwoInputVertex<T1, T2, TBody> : ExchangeVertex
+        where TBody : struct, ITwoInputChainBody<T1, T2>
+    {
+        private readonly bool _broadcastFirst;
+        private readonly Func<SubtaskContext, TBody> _createBody;
+
+        public TwoInputVertex(ChainInfo info, bool broadcastFirst, Func<SubtaskContext, TBody> createBody)
+            : base(info)
+        {
+            _broadcastFirst = broadcastFirst;
+            _createBody = createBody;
+        }
+
+        internal override int InputCount => 2;
+
+        internal override InputGate CreateGate(int input, int capacity, int batchSize, CancellationToken abort) => input == 0
+            ? new InputGate<T1>(capacity, batchSize, abort)
+            : new InputGate<T2>(capacity, batchSize, abort);
+
+        internal override object CreateWriter(int input, InputGate[] targets, ExchangeKind kind, int channel, int maxParallelism) => input == 0
+            ? new ExchangeWriter<T1>(Array.ConvertAll(targets, g => (InputGate<T1>)g), kind, channel, maxParallelism)
+            : new ExchangeWriter<T2>(Array.ConvertAll(targets, g => (InputGate<T2>)g), kind, channel, maxParallelism);
+
+        internal override Subtask CreateSubtask(SubtaskContext context, InputGate[]? gates)
+            => new TwoInputSubtask<T1, T2, TBody>(context, (InputGate<T1>)gates![0], (InputGate<T2>)gates[1], _broadcastFirst, _createBody);
+
+        internal override (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize)
+            => throw new InvalidOperationException($"Chain '{Info.Name}' has two inputs and cannot run on a producer's thread.");
     }
 }

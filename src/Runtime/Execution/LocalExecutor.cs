@@ -93,7 +93,7 @@ namespace Weir.Execution
             foreach (ChainVertex chain in plan.Chains)
             {
                 ExchangeEdge[] inputs = plan.Edges.Where(e => e.To == chain.Info.Index).ToArray();
-                if (chain is ExchangeVertex && inputs.Length == 1 && parallelism[chain.Info.Index] == 1 && parallelism[inputs[0].From] == 1)
+                if (chain is ExchangeVertex { InputCount: 1 } && inputs.Length == 1 && parallelism[chain.Info.Index] == 1 && parallelism[inputs[0].From] == 1)
                 {
                     directEdge[chain.Info.Index] = inputs[0];
                 }
@@ -101,14 +101,16 @@ namespace Weir.Execution
 
             var directClosers = new List<IDisposable>();
 
-            // Gates: one per subtask of every chain fed by exchanges.
-            var gates = new InputGate[plan.Chains.Count][];
+            // Gates: one per input of every subtask of every chain fed by exchanges (gates[chain][subtask][input]).
+            var gates = new InputGate[plan.Chains.Count][][];
             foreach (ChainVertex chain in plan.Chains)
             {
                 if (chain is ExchangeVertex exchange && directEdge[chain.Info.Index] is null)
                 {
                     gates[chain.Info.Index] = Enumerable.Range(0, parallelism[chain.Info.Index])
-                        .Select(_ => exchange.CreateGate(options.GateCapacity, options.BatchSize, abortSource.Token))
+                        .Select(_ => Enumerable.Range(0, exchange.InputCount)
+                            .Select(input => exchange.CreateGate(input, options.GateCapacity, options.BatchSize, abortSource.Token))
+                            .ToArray())
                         .ToArray();
                 }
             }
@@ -118,8 +120,9 @@ namespace Weir.Execution
             foreach (ExchangeEdge edge in plan.Edges.Where(e => directEdge[e.To] is null))
             {
                 bool pointwise = IsPointwise(edge, parallelism);
-                foreach (InputGate gate in gates[edge.To])
+                foreach (InputGate[] subtaskGates in gates[edge.To])
                 {
+                    InputGate gate = subtaskGates[edge.Input];
                     channelOffset[edge.Index] = gate.ChannelCount;
                     gate.ChannelCount += pointwise ? 1 : parallelism[edge.From];
                 }
@@ -248,7 +251,7 @@ namespace Weir.Execution
         private static bool IsPointwise(ExchangeEdge edge, int[] parallelism)
             => edge.Kind == ExchangeKind.Forward && parallelism[edge.From] == parallelism[edge.To];
 
-        private static object CreateWriter(JobPlan plan, int edgeIndex, int fromChain, int subtask, int[] parallelism, int maxParallelism, InputGate[][] gates, int[] channelOffset)
+        private static object CreateWriter(JobPlan plan, int edgeIndex, int fromChain, int subtask, int[] parallelism, int maxParallelism, InputGate[][][] gates, int[] channelOffset)
         {
             ExchangeEdge edge = plan.Edges[edgeIndex];
             if (edge.From != fromChain)
@@ -257,13 +260,14 @@ namespace Weir.Execution
             }
 
             var target = (ExchangeVertex)plan.Chains[edge.To];
+            InputGate[] receivers = Array.ConvertAll(gates[edge.To], subtaskGates => subtaskGates[edge.Input]);
             if (IsPointwise(edge, parallelism))
             {
-                return target.CreateWriter(new[] { gates[edge.To][subtask] }, ExchangeKind.Forward, channelOffset[edgeIndex], maxParallelism);
+                return target.CreateWriter(edge.Input, new[] { receivers[subtask] }, ExchangeKind.Forward, channelOffset[edgeIndex], maxParallelism);
             }
 
             ExchangeKind kind = edge.Kind == ExchangeKind.Forward ? ExchangeKind.Rebalance : edge.Kind;
-            return target.CreateWriter(gates[edge.To], kind, channelOffset[edgeIndex] + subtask, maxParallelism);
+            return target.CreateWriter(edge.Input, receivers, kind, channelOffset[edgeIndex] + subtask, maxParallelism);
         }
     }
 }

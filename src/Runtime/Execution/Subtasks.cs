@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using Weir.CompilerServices;
 using Weir.Connectors;
 
@@ -149,6 +150,143 @@ namespace Weir.Execution
                 body.Close();
                 Context.ReleaseResources();
             }
+        }
+    }
+
+    /// <summary>
+    /// The loop of a chain with two inputs (a keyed input 0 and a broadcast input 1): take a batch from
+    /// whichever gate has one and push it through the matching batch method of the body. The inputs
+    /// are not ordered with respect to each other (as in Flink); when both have batches waiting the
+    /// loop alternates, starting with the broadcast input so a rule update never waits behind a run
+    /// of keyed batches, and neither input can starve the other. With <c>broadcastFirst</c> it reads
+    /// only input 1 until that input has ended (Flink's input selection), for bounded rule sets.
+    /// Both gates signal one shared event, so an idle subtask blocks on both at once.
+    /// </summary>
+    internal sealed class TwoInputSubtask<T1, T2, TBody> : Subtask
+        where TBody : struct, ITwoInputChainBody<T1, T2>
+    {
+        private static readonly TimeSpan s_idleWait = TimeSpan.FromMilliseconds(50);
+
+        private readonly InputGate<T1> _gate1;
+        private readonly InputGate<T2> _gate2;
+        private readonly bool _broadcastFirst;
+        private readonly Func<SubtaskContext, TBody> _createBody;
+        private readonly ManualResetEventSlim _available = new(false);
+
+        public TwoInputSubtask(SubtaskContext context, InputGate<T1> gate1, InputGate<T2> gate2, bool broadcastFirst, Func<SubtaskContext, TBody> createBody)
+            : base(context)
+        {
+            _gate1 = gate1;
+            _gate2 = gate2;
+            _broadcastFirst = broadcastFirst;
+            _createBody = createBody;
+            gate1.Available = _available;
+            gate2.Available = _available;
+        }
+
+        public override bool Run()
+        {
+            TBody body = _createBody(Context);
+            try
+            {
+                int open1 = _gate1.ChannelCount;
+                int open2 = _gate2.ChannelCount;
+                long records = 0;
+                bool broadcastTurn = true;
+                while (open1 > 0 || open2 > 0)
+                {
+                    // The input allowed to go first this round: input 1 while broadcast-first reading
+                    // is in force, else the one whose turn it is.
+                    bool onlyBroadcast = _broadcastFirst && open2 > 0;
+                    bool tryBroadcast = open2 > 0 && (broadcastTurn || onlyBroadcast || open1 == 0);
+                    if (tryBroadcast && _gate2.TryTake() is { } batch2)
+                    {
+                        records += Consume(ref body, batch2, ref open2);
+                        broadcastTurn = false;
+                        continue;
+                    }
+
+                    if (!onlyBroadcast && open1 > 0 && _gate1.TryTake() is { } batch1)
+                    {
+                        records += Consume(ref body, batch1, ref open1);
+                        broadcastTurn = true;
+                        continue;
+                    }
+
+                    if (!tryBroadcast && open2 > 0 && _gate2.TryTake() is { } late2)
+                    {
+                        records += Consume(ref body, late2, ref open2);
+                        continue;
+                    }
+
+                    // Going idle: push what this chain holds downstream before blocking (see
+                    // ExchangeSubtask), then wait until either gate receives a batch. The event is
+                    // reset before the gates are checked again, so a batch sent in between sets it.
+                    body.Flush();
+                    _available.Reset();
+                    if ((open2 > 0 && _gate2.HasBatches) || (!onlyBroadcast && open1 > 0 && _gate1.HasBatches))
+                    {
+                        continue;
+                    }
+
+                    while (!_available.Wait(s_idleWait))
+                    {
+                        if (Context.AbortToken.IsCancellationRequested)
+                        {
+                            return false;
+                        }
+                    }
+                }
+
+                RecordsIn = records;
+                if (Context.AbortToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+
+                body.EndOfInput();
+                return true;
+            }
+            finally
+            {
+                // The event is not disposed: a sender may still set it after handing over the last
+                // end-of-input marker, and without a wait handle it holds no OS resource.
+                body.Close();
+            }
+        }
+
+        private long Consume(ref TBody body, Batch<T1> batch, ref int open)
+        {
+            int count = 0;
+            if (batch.Kind == BatchKind.Data)
+            {
+                count = batch.Count;
+                body.ProcessBatch1(batch.Records);
+            }
+            else
+            {
+                open--;
+            }
+
+            _gate1.Recycle(batch);
+            return count;
+        }
+
+        private long Consume(ref TBody body, Batch<T2> batch, ref int open)
+        {
+            int count = 0;
+            if (batch.Kind == BatchKind.Data)
+            {
+                count = batch.Count;
+                body.ProcessBatch2(batch.Records);
+            }
+            else
+            {
+                open--;
+            }
+
+            _gate2.Recycle(batch);
+            return count;
         }
     }
 

@@ -94,6 +94,37 @@ namespace Weir
         /// record.
         /// </summary>
         public DataStream<TOut> Aggregate<TAcc, TOut>(string id, IAggregateFunction<T, TAcc, TOut> aggregate) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Connects this keyed stream with a broadcast stream (<c>rules.Broadcast()</c>; the generator
+        /// refuses any other partitioning): every subtask of the next operator receives every
+        /// broadcast record and this stream's records of the keys it owns. Continue with
+        /// <see cref="BroadcastConnectedStream{TKey, T, TBroadcast}.Process{TOut}"/>.
+        /// </summary>
+        public BroadcastConnectedStream<TKey, T, TBroadcast> Connect<TBroadcast>(DataStream<TBroadcast> broadcast) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>
+    /// A keyed stream connected with a broadcast stream (Flink's BroadcastConnectedStream): its
+    /// operator has two inputs, the keyed records and the broadcast records, in no guaranteed order.
+    /// </summary>
+    public sealed class BroadcastConnectedStream<TKey, T, TBroadcast>
+    {
+        private BroadcastConnectedStream()
+        {
+        }
+
+        /// <summary>
+        /// Reads the broadcast input to its end before the first keyed record (Flink's input
+        /// selection), so that a bounded set of rules applies from the first record and results do not
+        /// depend on timing. The keyed input waits meanwhile (its senders block), so use it only with a
+        /// bounded broadcast source that does not depend on the keyed input (the generator refuses
+        /// inputs with a common upstream operator, which would deadlock).
+        /// </summary>
+        public BroadcastConnectedStream<TKey, T, TBroadcast> BroadcastFirst() => throw DefinitionOnly.Called();
+
+        /// <summary>A keyed broadcast process function (a struct), with an explicit operator ID.</summary>
+        public DataStream<TOut> Process<TOut>(string id, IKeyedBroadcastProcessFunction<TKey, T, TBroadcast, TOut> function) => throw DefinitionOnly.Called();
     }
 
     /// <summary>The end of a stream at a sink.</summary>

@@ -53,6 +53,10 @@ namespace Weir.State
             return state;
         }
 
+        /// <summary>Whether <paramref name="state"/> is one of this set's states (the same instance).</summary>
+        public bool Owns(OperatorState state)
+            => state is not null && _byName.TryGetValue(state.Name, out OperatorState? own) && ReferenceEquals(own, state);
+
         /// <summary>
         /// Gets the read-only view of the broadcast state named <paramref name="name"/>, declaring the
         /// state on first use (the non-broadcast side may run before any broadcast element arrives).

@@ -16,6 +16,9 @@ namespace Weir
 
         internal ReadOnlyBroadcastState(BroadcastState<TKey, TValue> state) => _state = state;
 
+        /// <summary>The writable state behind this view, handed out only by <see cref="BroadcastContext.GetBroadcastState{TKey, TValue}"/>.</summary>
+        internal BroadcastState<TKey, TValue> State => _state;
+
         /// <summary>The state's name.</summary>
         public string Name => _state.Name;
 

@@ -1,0 +1,1 @@
+return FraudDetection.FraudDetectionJob.Run(args);
