@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text;
 using FraudDetection;
 using Weir.Execution;
+using Weir.State;
 using Xunit;
 
 namespace Weir.Runtime.Tests;
@@ -25,9 +26,10 @@ public sealed class FraudDetectionSampleTests : IDisposable
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Alerts_match_an_independent_evaluation_of_the_rules(int parallelism)
+    [InlineData(1, StateBackendKind.Heap)]
+    [InlineData(2, StateBackendKind.Heap)]
+    [InlineData(2, StateBackendKind.Faster)]
+    public void Alerts_match_an_independent_evaluation_of_the_rules(int parallelism, StateBackendKind backend)
     {
         string transactions = Path.Combine(_root, "transactions");
         List<(long Time, string Account, decimal Amount, string Merchant)> generated = WriteTransactions(transactions, files: 3, accounts: 40, perAccount: 120, seed: 11);
@@ -43,7 +45,11 @@ public sealed class FraudDetectionSampleTests : IDisposable
             """);
         string output = Path.Combine(_root, $"alerts-{parallelism}");
 
-        JobResult result = new LocalExecutor().Execute(FraudDetectionJob.CreatePlan(transactions, rules, output), new ExecutionOptions(Parallelism: parallelism));
+        JobResult result = new LocalExecutor().Execute(FraudDetectionJob.CreatePlan(transactions, rules, output), new ExecutionOptions(
+            Parallelism: parallelism,
+            StateBackend: backend == StateBackendKind.Heap
+                ? StateBackendOptions.Heap
+                : StateBackendOptions.Faster(Path.Combine(_root, "state"), Weir.State.Faster.FasterBytesStore.MinimumMemoryBudgetBytes, cachedKeys: 4)));
 
         Assert.True(result.Completed);
         string[] actual = Directory.GetFiles(output, "part-*.txt").SelectMany(File.ReadAllLines).Select(WithoutReason).Order(StringComparer.Ordinal).ToArray();
