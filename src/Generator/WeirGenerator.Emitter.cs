@@ -540,7 +540,7 @@ namespace Weir.Generator
         {
             string key = state.TypeArguments[0];
             string value = state.TypeArguments[1];
-            return $"_broadcastStates{op}.GetReadOnly<{key}, {value}>({Literal(state.StateName)}, {Rt}.State.MemoryPackStateSerializer<{key}>.Instance, {Rt}.State.MemoryPackStateSerializer<{value}>.Instance)";
+            return $"_broadcastStates{op}.GetReadOnly<{key}, {value}>({Literal(state.StateName)}, {Serializer(key)}, {Serializer(value)})";
         }
 
         private static void EmitSelectKey(SourceWriter w, OperatorModel op)
@@ -578,7 +578,10 @@ namespace Weir.Generator
         }
 
         /// <summary>The serializer of a state or key type: MemoryPack's, named with the concrete type so AOT keeps what it needs.</summary>
-        private static string Serializer(string type) => $"{Rt}.State.MemoryPackStateSerializer<{type}>.Instance";
+        private static string Serializer(string type)
+            => type.EndsWith("[]", System.StringComparison.Ordinal)
+                ? $"{Rt}.State.MemoryPackArrayStateSerializer<{type.Substring(0, type.Length - 2)}>.Instance"
+                : $"{Rt}.State.MemoryPackStateSerializer<{type}>.Instance";
 
         private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs)
         {

@@ -252,6 +252,7 @@ namespace Weir.Execution
                 // The event is not disposed: a sender may still set it after handing over the last
                 // end-of-input marker, and without a wait handle it holds no OS resource.
                 body.Close();
+                Context.ReleaseResources();
             }
         }
 

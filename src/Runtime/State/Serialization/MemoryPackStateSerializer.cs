@@ -37,3 +37,51 @@ namespace Weir.State
             => MemoryPackSerializer.Deserialize<T>(input)!;
     }
 }
+
+namespace Weir.State
+{
+    using System;
+    using System.Buffers;
+    using System.Diagnostics.CodeAnalysis;
+    using MemoryPack;
+
+    /// <summary>
+    /// The <see cref="IStateSerializer{T}"/> of arrays (<c>byte[]</c>, <c>Rule[]</c>), backed by MemoryPack.
+    /// </summary>
+    /// <remarks>
+    /// MemoryPack's <c>Serialize&lt;T&gt;</c>/<c>Deserialize&lt;T&gt;</c> ask the trimmer to keep all members of
+    /// <c>T</c>; for an array type that includes <see cref="Array"/>'s dynamic-code members, which Native AOT
+    /// reports as errors. Arrays are therefore written and read element-wise with MemoryPack's writer and
+    /// reader (the same bytes <c>Serialize&lt;T[]&gt;</c> writes), which need only the element type's formatter;
+    /// generated code picks this serializer for array types.
+    /// </remarks>
+    /// <typeparam name="TElement">The type of the array's elements.</typeparam>
+    public sealed class MemoryPackArrayStateSerializer<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] TElement> : IStateSerializer<TElement[]>
+    {
+        private MemoryPackArrayStateSerializer()
+        {
+        }
+
+        /// <summary>The shared instance (the serializer holds no state).</summary>
+        public static MemoryPackArrayStateSerializer<TElement> Instance { get; } = new();
+
+        /// <inheritdoc/>
+        public void Serialize(in TElement[] value, IBufferWriter<byte> output)
+        {
+            using MemoryPackWriterOptionalState state = MemoryPackWriterOptionalStatePool.Rent(MemoryPackSerializerOptions.Default);
+            var writer = new MemoryPackWriter<IBufferWriter<byte>>(ref output, state);
+            writer.WriteArray(value);
+            writer.Flush();
+        }
+
+        /// <inheritdoc/>
+        public TElement[] Deserialize(ReadOnlySpan<byte> input)
+        {
+            using MemoryPackReaderOptionalState state = MemoryPackReaderOptionalStatePool.Rent(MemoryPackSerializerOptions.Default);
+            var reader = new MemoryPackReader(input, state);
+            TElement[]? value = reader.ReadArray<TElement>()!;
+            reader.Dispose();
+            return value!;
+        }
+    }
+}
