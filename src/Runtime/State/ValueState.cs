@@ -11,13 +11,19 @@ namespace Weir
     /// </summary>
     public sealed class ValueState<T> : StateColumn
     {
-        private Entry[] _entries;
+        // Values and presence are kept apart: a slot's value is as wide as T (no flag padding it to
+        // the next 8 bytes), so a key's state is one dense column the hot path streams through, and
+        // presence is one bit per slot, a bitmap small enough to stay in cache. A slot without a
+        // value always holds default(T), so reading a value needs no presence check.
+        private T[] _values;
+        private ulong[] _present;
         private long[]? _stamps;
 
         internal ValueState(KeyedStateStore store, StateDescriptor descriptor, int capacity)
             : base(store, descriptor)
         {
-            _entries = new Entry[capacity];
+            _values = new T[capacity];
+            _present = new ulong[PresenceWords(capacity)];
             _stamps = descriptor.Ttl is null ? null : new long[capacity];
         }
 
@@ -28,13 +34,13 @@ namespace Weir
             get
             {
                 int slot = Store.CurrentSlot;
-                ref Entry entry = ref _entries[slot];
-                if (!entry.HasValue)
+                if (_stamps is not null)
                 {
-                    return default!;
+                    return ReadWithTtl(slot, out _);
                 }
 
-                return _stamps is null ? entry.Value : ReadWithTtl(slot, out _);
+                // Absent values are default(T).
+                return _values[slot];
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -53,21 +59,14 @@ namespace Weir
         public bool TryGetValue(out T value)
         {
             int slot = Store.CurrentSlot;
-            ref Entry entry = ref _entries[slot];
-            if (!entry.HasValue)
+            if (_stamps is not null)
             {
-                value = default!;
-                return false;
+                value = ReadWithTtl(slot, out bool found);
+                return found;
             }
 
-            if (_stamps is null)
-            {
-                value = entry.Value;
-                return true;
-            }
-
-            value = ReadWithTtl(slot, out bool found);
-            return found;
+            value = _values[slot];
+            return IsPresent(slot);
         }
 
         /// <summary>Sets the current key's value (same as assigning <see cref="Value"/>).</summary>
@@ -80,34 +79,45 @@ namespace Weir
 
         internal override void Resize(int capacity)
         {
-            Array.Resize(ref _entries, capacity);
+            Array.Resize(ref _values, capacity);
+            Array.Resize(ref _present, PresenceWords(capacity));
             if (_stamps is not null)
             {
                 Array.Resize(ref _stamps, capacity);
             }
         }
 
-        internal override void ReleaseSlot(int slot) => _entries[slot] = default;
+        internal override void ReleaseSlot(int slot)
+        {
+            _values[slot] = default!;
+            _present[slot >> 6] &= ~(1UL << slot);
+        }
 
         internal override void ExpireSlot(int slot, long now)
         {
-            if (_entries[slot].HasValue && Ttl!.IsExpired(_stamps![slot], now))
+            if (IsPresent(slot) && Ttl!.IsExpired(_stamps![slot], now))
             {
                 Remove(slot);
             }
         }
 
+        /// <summary>Whether <paramref name="slot"/> holds a value (expired or not).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool IsPresent(int slot) => (_present[slot >> 6] & (1UL << slot)) != 0;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Write(int slot, T value)
         {
-            ref Entry entry = ref _entries[slot];
-            if (!entry.HasValue)
+            // Shifts by an int use its low 6 bits: 1UL << slot is the slot's bit in its word.
+            ref ulong word = ref _present[slot >> 6];
+            ulong bit = 1UL << slot;
+            if ((word & bit) == 0)
             {
-                entry.HasValue = true;
+                word |= bit;
                 Store.OnStateAdded(slot);
             }
 
-            entry.Value = value;
+            _values[slot] = value;
             if (_stamps is not null)
             {
                 _stamps[slot] = Store.Now;
@@ -116,10 +126,12 @@ namespace Weir
 
         private void Remove(int slot)
         {
-            ref Entry entry = ref _entries[slot];
-            if (entry.HasValue)
+            ref ulong word = ref _present[slot >> 6];
+            ulong bit = 1UL << slot;
+            if ((word & bit) != 0)
             {
-                entry = default;
+                word &= ~bit;
+                _values[slot] = default!;
                 Store.OnStateRemoved(slot);
             }
         }
@@ -128,8 +140,14 @@ namespace Weir
         [MethodImpl(MethodImplOptions.NoInlining)]
         private T ReadWithTtl(int slot, out bool found)
         {
+            if (!IsPresent(slot))
+            {
+                found = false;
+                return default!;
+            }
+
             StateTtl ttl = Ttl!;
-            T value = _entries[slot].Value;
+            T value = _values[slot];
             if (ttl.IsExpired(_stamps![slot], Store.Now))
             {
                 Remove(slot);
@@ -146,10 +164,6 @@ namespace Weir
             return value;
         }
 
-        private struct Entry
-        {
-            public T Value;
-            public bool HasValue;
-        }
+        private static int PresenceWords(int capacity) => (capacity + 63) >> 6;
     }
 }
