@@ -244,7 +244,7 @@ namespace Weir.State
     public sealed class KeyedStateTable<TKey> : KeyedStateStore
         where TKey : notnull
     {
-        private readonly Dictionary<TKey, int> _slots = new();
+        private readonly SlotMap<TKey> _slots = new();
         private int[] _keyGroupOfSlot = new int[64];
         private TKey[] _keyOfSlot = new TKey[64];
 
@@ -274,8 +274,8 @@ namespace Weir.State
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TrySelect(in TKey key)
         {
-            ref int slot = ref CollectionsMarshal.GetValueRefOrNullRef(_slots, key);
-            if (Unsafe.IsNullRef(ref slot))
+            int slot = _slots.Find(in key);
+            if (slot < 0)
             {
                 return false;
             }
