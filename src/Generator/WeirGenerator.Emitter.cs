@@ -456,7 +456,7 @@ namespace Weir.Generator
             // SelectNew is a call, so the key it is given by reference lives in memory: give it a copy,
             // and the hot path's key stays in a register.
             w.WriteLine($"{op.KeyType} newKey = key;");
-            w.WriteLine($"_state{op.Index}.SelectNew({Rt}.Execution.KeyGroups.Of({op.KeyHashTemplate!.Replace("{key}", "newKey")}, _maxParallelism), in newKey);");
+            w.WriteLine($"_state{op.Index}.SelectNew({Rt}.Execution.KeyGroups.Of({op.KeyHashTemplate!.Replace("{key}", "key")}, _maxParallelism), in newKey);");
             w.CloseBlock();
         }
 
