@@ -11,19 +11,13 @@ namespace Weir
     /// </summary>
     public sealed class ValueState<T> : StateColumn
     {
-        // Values and presence are kept apart: a slot's value is as wide as T (no flag padding it to
-        // the next 8 bytes), so a key's state is one dense column the hot path streams through, and
-        // presence is one bit per slot, a bitmap small enough to stay in cache. A slot without a
-        // value always holds default(T), so reading a value needs no presence check.
-        private T[] _values;
-        private ulong[] _present;
+        private Entry[] _entries;
         private long[]? _stamps;
 
         internal ValueState(KeyedStateStore store, StateDescriptor descriptor, int capacity)
             : base(store, descriptor)
         {
-            _values = new T[capacity];
-            _present = new ulong[PresenceWords(capacity)];
+            _entries = new Entry[capacity];
             _stamps = descriptor.Ttl is null ? null : new long[capacity];
         }
 
@@ -34,13 +28,13 @@ namespace Weir
             get
             {
                 int slot = Store.CurrentSlot;
-                if (_stamps is not null)
+                ref Entry entry = ref _entries[slot];
+                if (!entry.HasValue)
                 {
-                    return ReadWithTtl(slot, out _);
+                    return default!;
                 }
 
-                // Absent values are default(T).
-                return _values[slot];
+                return _stamps is null ? entry.Value : ReadWithTtl(slot, out _);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,14 +53,21 @@ namespace Weir
         public bool TryGetValue(out T value)
         {
             int slot = Store.CurrentSlot;
-            if (_stamps is not null)
+            ref Entry entry = ref _entries[slot];
+            if (!entry.HasValue)
             {
-                value = ReadWithTtl(slot, out bool found);
-                return found;
+                value = default!;
+                return false;
             }
 
-            value = _values[slot];
-            return IsPresent(slot);
+            if (_stamps is null)
+            {
+                value = entry.Value;
+                return true;
+            }
+
+            value = ReadWithTtl(slot, out bool found);
+            return found;
         }
 
         /// <summary>Sets the current key's value (same as assigning <see cref="Value"/>).</summary>
@@ -79,45 +80,34 @@ namespace Weir
 
         internal override void Resize(int capacity)
         {
-            Array.Resize(ref _values, capacity);
-            Array.Resize(ref _present, PresenceWords(capacity));
+            Array.Resize(ref _entries, capacity);
             if (_stamps is not null)
             {
                 Array.Resize(ref _stamps, capacity);
             }
         }
 
-        internal override void ReleaseSlot(int slot)
-        {
-            _values[slot] = default!;
-            _present[slot >> 6] &= ~(1UL << slot);
-        }
+        internal override void ReleaseSlot(int slot) => _entries[slot] = default;
 
         internal override void ExpireSlot(int slot, long now)
         {
-            if (IsPresent(slot) && Ttl!.IsExpired(_stamps![slot], now))
+            if (_entries[slot].HasValue && Ttl!.IsExpired(_stamps![slot], now))
             {
                 Remove(slot);
             }
         }
 
-        /// <summary>Whether <paramref name="slot"/> holds a value (expired or not).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool IsPresent(int slot) => (_present[slot >> 6] & (1UL << slot)) != 0;
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Write(int slot, T value)
         {
-            // Shifts by an int use its low 6 bits: 1UL << slot is the slot's bit in its word.
-            ref ulong word = ref _present[slot >> 6];
-            ulong bit = 1UL << slot;
-            if ((word & bit) == 0)
+            ref Entry entry = ref _entries[slot];
+            if (!entry.HasValue)
             {
-                word |= bit;
+                entry.HasValue = true;
                 Store.OnStateAdded(slot);
             }
 
-            _values[slot] = value;
+            entry.Value = value;
             if (_stamps is not null)
             {
                 _stamps[slot] = Store.Now;
@@ -126,12 +116,10 @@ namespace Weir
 
         private void Remove(int slot)
         {
-            ref ulong word = ref _present[slot >> 6];
-            ulong bit = 1UL << slot;
-            if ((word & bit) != 0)
+            ref Entry entry = ref _entries[slot];
+            if (entry.HasValue)
             {
-                word &= ~bit;
-                _values[slot] = default!;
+                entry = default;
                 Store.OnStateRemoved(slot);
             }
         }
@@ -140,14 +128,8 @@ namespace Weir
         [MethodImpl(MethodImplOptions.NoInlining)]
         private T ReadWithTtl(int slot, out bool found)
         {
-            if (!IsPresent(slot))
-            {
-                found = false;
-                return default!;
-            }
-
             StateTtl ttl = Ttl!;
-            T value = _values[slot];
+            T value = _entries[slot].Value;
             if (ttl.IsExpired(_stamps![slot], Store.Now))
             {
                 Remove(slot);
@@ -164,6 +146,10 @@ namespace Weir
             return value;
         }
 
-        private static int PresenceWords(int capacity) => (capacity + 63) >> 6;
+        private struct Entry
+        {
+            public T Value;
+            public bool HasValue;
+        }
     }
 }
