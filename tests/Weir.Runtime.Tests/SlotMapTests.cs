@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Weir.Execution;
 using Weir.State;
 using Xunit;
 
@@ -86,5 +87,47 @@ public sealed class SlotMapTests
         Assert.False(strings.Remove("a"));
         Assert.Equal(-1, strings.Find("a"));
         Assert.Equal(1, strings.Count);
+    }
+
+    [Fact]
+    public void A_table_with_long_keys_reuses_emptied_slots_and_forgets_their_old_keys()
+    {
+        var table = new KeyedStateTable<long>("op", KeyGroups.RangeOf(0, 1, 128));
+        ValueState<long> value = table.Value<long>(new StateDescriptor("v", KeyedStateKind.Value, "ValueState<long>"));
+        void Select(long key) => table.Select(KeyGroups.Of(StableHash.Of(key), 128), in key);
+
+        for (long key = 0; key < 1000; key++)
+        {
+            Select(key * 3);
+            value.Value = key;
+        }
+
+        for (long key = 0; key < 1000; key += 2)
+        {
+            Select(key * 3);
+            value.Clear();
+        }
+
+        for (long key = 0; key < 500; key++)
+        {
+            Select(-key - 1);
+            Assert.False(value.HasValue);
+            value.Value = -key;
+        }
+
+        Assert.Equal(1000, table.SlotCount);
+        Assert.Equal(1000, table.KeyCount);
+        for (long key = 0; key < 1000; key++)
+        {
+            Select(key * 3);
+            Assert.Equal(key % 2 == 1, value.HasValue);
+            Assert.Equal(key % 2 == 1 ? key : 0, value.Value);
+        }
+
+        for (long key = 0; key < 500; key++)
+        {
+            Assert.True(table.TrySelect(-key - 1));
+            Assert.Equal(-key, value.Value);
+        }
     }
 }
