@@ -554,7 +554,11 @@ namespace Weir.Generator
             // A known key needs no hash: its key group is computed only when its slot is created.
             w.WriteLine($"{op.KeyType} key = {Call(op.KeySelector!, "value")};");
             w.OpenBlock($"if (!_state{op.Index}.TrySelect(in key))");
-            w.WriteLine($"_state{op.Index}.SelectNew({Rt}.Execution.KeyGroups.Of({op.KeyHashTemplate!.Replace("{key}", "key")}, _maxParallelism), in key);");
+
+            // SelectNew is a call, so the key it is given by reference lives in memory: give it a copy,
+            // and the hot path's key stays in a register.
+            w.WriteLine($"{op.KeyType} newKey = key;");
+            w.WriteLine($"_state{op.Index}.SelectNew({Rt}.Execution.KeyGroups.Of({op.KeyHashTemplate!.Replace("{key}", "key")}, _maxParallelism), in newKey);");
             w.CloseBlock();
         }
 

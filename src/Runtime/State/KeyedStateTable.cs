@@ -375,7 +375,7 @@ namespace Weir.State
     public sealed class KeyedStateTable<TKey> : KeyedStateStore
         where TKey : notnull
     {
-        private readonly Dictionary<TKey, int> _slots = new();
+        private readonly SlotMap<TKey> _slots = new();
         private readonly IStateSerializer<TKey> _keySerializer;
         private readonly FasterSpillStore? _spill;
         private readonly ulong _operatorHash;
@@ -425,8 +425,8 @@ namespace Weir.State
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TrySelect(in TKey key)
         {
-            ref int slot = ref CollectionsMarshal.GetValueRefOrNullRef(_slots, key);
-            if (Unsafe.IsNullRef(ref slot))
+            int slot = _slots.Find(in key);
+            if (slot < 0)
             {
                 return false;
             }
