@@ -93,6 +93,15 @@ namespace Weir.Generator
             w.OpenBlock($"public static {Rt}.Execution.JobPlan CreatePlan({parameters})");
             string max = job.MaxParallelism?.ToString(CultureInfo.InvariantCulture) ?? "null";
             // Generated locals start with "__" so that they cannot clash with the job parameters in scope.
+            if (job.FormatterRegistrations.Count > 0)
+            {
+                // MemoryPack would build these formatters by reflection on first use, which Native AOT cannot.
+                foreach (string registration in job.FormatterRegistrations)
+                {
+                    w.WriteLine(registration);
+                }
+            }
+
             w.WriteLine($"var __plan = new {Rt}.Execution.JobPlan(JobName, {job.DefaultParallelism ?? 1}, {max});");
             foreach (OperatorModel op in job.Operators.Where(o => o.ValueExpression is not null))
             {

@@ -54,6 +54,10 @@ namespace Weir.Generator
         private readonly CancellationToken _cancellation;
         private readonly List<DiagnosticInfo> _diagnostics = new();
         private readonly List<OperatorDraft> _operators = new();
+
+        // MemoryPack builds the formatters of generic types (tuples with references, List, Dictionary...)
+        // by reflection, which Native AOT cannot do: the generated code registers them by name instead.
+        private readonly SortedSet<string> _formatterRegistrations = new(StringComparer.Ordinal);
         private readonly Dictionary<ISymbol, object> _locals = new(SymbolEqualityComparer.Default);
         private IParameterSymbol _builder = null!;
         private int? _defaultParallelism;
@@ -335,7 +339,11 @@ namespace Weir.Generator
                         {
                             Report(DiagnosticDescriptors.KeyWithoutStableHash, args.Count > 0 ? args[0] : invocation, keyType.ToDisplayString());
                         }
-                        else if (!IsSerializable(keyType))
+                        else if (IsSerializable(keyType))
+                        {
+                            CollectFormatters(keyType, _formatterRegistrations);
+                        }
+                        else
                         {
                             // Keys are written to checkpoints with their state (and are the FASTER backend's record keys).
                             Report(DiagnosticDescriptors.StateTypeNotSerializable, args.Count > 0 ? args[0] : invocation, keyType.ToDisplayString(), "the key of KeyBy");
@@ -388,7 +396,11 @@ namespace Weir.Generator
 
         private void ReportUnlessSerializable(ITypeSymbol type, string what, SyntaxNode where)
         {
-            if (!IsSerializable(type))
+            if (IsSerializable(type))
+            {
+                CollectFormatters(type, _formatterRegistrations);
+            }
+            else
             {
                 Report(DiagnosticDescriptors.StateTypeNotSerializable, where, type.ToDisplayString(), what);
             }
@@ -592,6 +604,11 @@ namespace Weir.Generator
                     _ => fieldType.TypeArguments,
                 };
                 ITypeSymbol? unserializable = stored.FirstOrDefault(t => !IsSerializable(t));
+                foreach (ITypeSymbol storedType in fieldType.TypeArguments)
+                {
+                    CollectFormatters(storedType, _formatterRegistrations);
+                }
+
                 if (unserializable is not null)
                 {
                     Report(DiagnosticDescriptors.StateTypeNotSerializable, expression, unserializable.ToDisplayString(), $"state '{name}' of '{type.ToDisplayString()}'");
@@ -688,6 +705,11 @@ namespace Weir.Generator
 
             // Broadcast state is snapshotted with the operator, like keyed state: keys and values must serialize.
             ITypeSymbol? unserializable = fieldType.TypeArguments.FirstOrDefault(t => !IsSerializable(t));
+            foreach (ITypeSymbol storedType in fieldType.TypeArguments)
+            {
+                CollectFormatters(storedType, _formatterRegistrations);
+            }
+
             if (unserializable is not null)
             {
                 Report(DiagnosticDescriptors.StateTypeNotSerializable, expression, unserializable.ToDisplayString(), $"broadcast state '{name}' of '{type.ToDisplayString()}'");
@@ -955,7 +977,8 @@ namespace Weir.Generator
                 _maxParallelism,
                 _operators.Select(o => o.ToModel()).ToEquatableArray(),
                 chainModels,
-                edges.ToEquatableArray());
+                edges.ToEquatableArray(),
+                _formatterRegistrations.ToEquatableArray());
             return new JobParseResult(model, EquatableArray<DiagnosticInfo>.Empty);
         }
 
@@ -1096,6 +1119,52 @@ namespace Weir.Generator
             }
 
             return false;
+        }
+
+        /// <summary>
+        /// Adds the MemoryPack registration statements a serializable type needs under Native AOT: one per
+        /// generic type inside it that MemoryPack would otherwise construct by reflection. Unmanaged types
+        /// need none (MemoryPack copies their bytes), nor do types MemoryPack knows or [MemoryPackable] types.
+        /// </summary>
+        internal static void CollectFormatters(ITypeSymbol type, ISet<string> registrations)
+        {
+            if (type is IArrayTypeSymbol array)
+            {
+                CollectFormatters(array.ElementType, registrations);
+                return;
+            }
+
+            if (type is not INamedTypeSymbol named || !named.IsGenericType || named.IsUnmanagedType)
+            {
+                return;
+            }
+
+            ImmutableArray<ITypeSymbol> arguments = named.IsTupleType
+                ? named.TupleElements.Select(e => e.Type).ToImmutableArray()
+                : named.TypeArguments;
+            foreach (ITypeSymbol argument in arguments)
+            {
+                CollectFormatters(argument, registrations);
+            }
+
+            string self = TypeName(named);
+            string[] names = arguments.Select(TypeName).ToArray();
+            string all = string.Join(", ", names);
+            const string Provider = "global::MemoryPack.MemoryPackFormatterProvider";
+            string? register = named.OriginalDefinition.ToDisplayString() switch
+            {
+                _ when named.IsTupleType && names.Length <= 7 => $"Register(new global::MemoryPack.Formatters.ValueTupleFormatter<{all}>())",
+                "System.Collections.Generic.List<T>" => $"RegisterCollection<{self}, {all}>()",
+                "System.Collections.Generic.HashSet<T>" => $"RegisterSet<{self}, {all}>()",
+                "System.Collections.Generic.Dictionary<TKey, TValue>" => $"RegisterDictionary<{self}, {all}>()",
+                "System.Collections.Generic.KeyValuePair<TKey, TValue>" => $"Register(new global::MemoryPack.Formatters.KeyValuePairFormatter<{all}>())",
+                "System.Nullable<T>" => $"Register(new global::MemoryPack.Formatters.NullableFormatter<{all}>())",
+                _ => null,
+            };
+            if (register is not null)
+            {
+                registrations.Add($"if (!{Provider}.IsRegistered<{self}>()) {Provider}.{register};");
+            }
         }
 
         private static string RefPrefix(RefKind kind) => kind switch

@@ -150,6 +150,45 @@ public sealed class ValidPipelineTests
     }
 
     [Fact]
+    public void GenericStateTypesGetMemoryPackFormattersRegisteredForNativeAot()
+    {
+        string generated = AssertCompiles("""
+            public struct Tally : IKeyedProcessFunction<(string Region, int Sensor), (string Region, int Sensor), long>
+            {
+                [State] private ValueState<(string Name, long Total)> _total;
+                [State] private ListState<System.Collections.Generic.List<string>> _batches;
+                [State] private MapState<string, System.Collections.Generic.Dictionary<string, long>> _nested;
+                [State] private ValueState<(long A, long B)> _unmanaged;
+
+                public void Process(in (string Region, int Sensor) value, ProcessContext<(string Region, int Sensor)> context, ref Collector<long> output)
+                {
+                    _total.Value = (value.Region, _total.Value.Total + 1);
+                    _batches.Add(new System.Collections.Generic.List<string> { value.Region });
+                    _nested.Put(value.Region, new System.Collections.Generic.Dictionary<string, long>());
+                    _unmanaged.Value = (1, 2);
+                    output.Collect(_total.Value.Total);
+                }
+            }
+
+            [Job("tally")]
+            public static partial class TallyJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p) => p
+                    .Source("in", Sources.FromArray(new[] { ("north", 1) }))
+                    .KeyBy(r => r)
+                    .Process("tally", new Tally())
+                    .Sink("out", Sinks.Discard<long>());
+            }
+            """);
+        Assert.Contains("global::MemoryPack.MemoryPackFormatterProvider.Register(new global::MemoryPack.Formatters.ValueTupleFormatter<string, int>())", generated, System.StringComparison.Ordinal);
+        Assert.Contains("global::MemoryPack.MemoryPackFormatterProvider.Register(new global::MemoryPack.Formatters.ValueTupleFormatter<string, long>())", generated, System.StringComparison.Ordinal);
+        Assert.Contains("global::MemoryPack.MemoryPackFormatterProvider.RegisterCollection<global::System.Collections.Generic.List<string>, string>()", generated, System.StringComparison.Ordinal);
+        Assert.Contains("global::MemoryPack.MemoryPackFormatterProvider.RegisterDictionary<global::System.Collections.Generic.Dictionary<string, long>, string, long>()", generated, System.StringComparison.Ordinal);
+        Assert.DoesNotContain("ValueTupleFormatter<long, long>", generated, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void NonKeyedProcess()
     {
         string generated = AssertCompiles("""

@@ -108,7 +108,8 @@ namespace Weir.Generator.Model
         int? MaxParallelism,
         EquatableArray<OperatorModel> Operators,
         EquatableArray<ChainModel> Chains,
-        EquatableArray<EdgeModel> Edges);
+        EquatableArray<EdgeModel> Edges,
+        EquatableArray<string> FormatterRegistrations);
 
     /// <summary>The parser's result for one job class: a model (null when it has errors) and its diagnostics.</summary>
     internal sealed record JobParseResult(JobModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
