@@ -10,8 +10,11 @@ namespace Weir.State
     /// lookup reads one entry (a <see cref="Dictionary{TKey, TValue}"/> reads a bucket, then an
     /// entry elsewhere). The table's size is a prime (keys with a common stride still spread, as in
     /// <see cref="Dictionary{TKey, TValue}"/>), it is at most half full, and collisions probe the next
-    /// entries (linear probing; removal shifts the entries after it back, so there are no
-    /// tombstones). Keys of reference types (strings) use a <see cref="Dictionary{TKey, TValue}"/>,
+    /// entries in Robin Hood order: an entry never sits farther from its home than the entry it
+    /// passed, so a lookup of a missing key and a removal stop at the first entry that is at its home.
+    /// Plain linear probing would make consecutive integer keys (which hash to themselves) one long
+    /// run that every removal walks end to end; removals are frequent when the FASTER backend's key
+    /// cache evicts. Removal shifts the entries after it back, so there are no tombstones. Keys of reference types (strings) use a <see cref="Dictionary{TKey, TValue}"/>,
     /// which hashes strings faster and falls back to randomized hashing under collision attacks.
     /// </summary>
     internal sealed class SlotMap<TKey>
@@ -50,10 +53,31 @@ namespace Weir.State
             int hashCode = EqualityComparer<TKey>.Default.GetHashCode(key);
             Entry[] entries = _entries;
             uint index = FastMod((uint)hashCode, (uint)entries.Length, _fastModMultiplier);
-            while (true)
+            ref Entry entry = ref entries[index];
+            if (entry.SlotPlusOne == 0)
             {
+                return -1;
+            }
+
+            if (entry.HashCode == hashCode && EqualityComparer<TKey>.Default.Equals(entry.Key, key))
+            {
+                return entry.SlotPlusOne - 1;
+            }
+
+            return FindAfterMiss(in key, hashCode, index);
+        }
+
+        /// <summary>The rest of a lookup whose home entry holds another key: probe on while entries are no nearer their home than the key would be.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private int FindAfterMiss(in TKey key, int hashCode, uint index)
+        {
+            Entry[] entries = _entries;
+            uint length = (uint)entries.Length;
+            for (uint distance = 1; ; distance++)
+            {
+                index = index + 1 == length ? 0 : index + 1;
                 ref Entry entry = ref entries[index];
-                if (entry.SlotPlusOne == 0)
+                if (entry.SlotPlusOne == 0 || Distance(entry.HashCode, index) < distance)
                 {
                     return -1;
                 }
@@ -62,8 +86,6 @@ namespace Weir.State
                 {
                     return entry.SlotPlusOne - 1;
                 }
-
-                index = index + 1 == (uint)entries.Length ? 0 : index + 1;
             }
         }
 
@@ -102,10 +124,10 @@ namespace Weir.State
             Entry[] entries = _entries;
             uint length = (uint)entries.Length;
             uint index = FastMod((uint)hashCode, length, _fastModMultiplier);
-            while (true)
+            for (uint distance = 0; ; distance++)
             {
                 ref Entry entry = ref entries[index];
-                if (entry.SlotPlusOne == 0)
+                if (entry.SlotPlusOne == 0 || Distance(entry.HashCode, index) < distance)
                 {
                     return false;
                 }
@@ -118,26 +140,20 @@ namespace Weir.State
                 index = index + 1 == length ? 0 : index + 1;
             }
 
-            // Backward-shift deletion: move later entries of the probe run into the hole when the
-            // hole lies on their way from their home position, so every lookup still finds them.
+            // Backward-shift deletion: the entries after the hole move back one place until an empty
+            // entry or one at its home, which in Robin Hood order ends the run that could move.
             uint hole = index;
-            uint next = hole;
             while (true)
             {
-                next = next + 1 == length ? 0 : next + 1;
+                uint next = hole + 1 == length ? 0 : hole + 1;
                 ref Entry candidate = ref entries[next];
-                if (candidate.SlotPlusOne == 0)
+                if (candidate.SlotPlusOne == 0 || Distance(candidate.HashCode, next) == 0)
                 {
                     break;
                 }
 
-                uint home = FastMod((uint)candidate.HashCode, length, _fastModMultiplier);
-                bool homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
-                if (!homeAfterHole)
-                {
-                    entries[hole] = candidate;
-                    hole = next;
-                }
+                entries[hole] = candidate;
+                hole = next;
             }
 
             entries[hole] = default;
@@ -148,13 +164,37 @@ namespace Weir.State
         private void Insert(int hashCode, TKey key, int slot)
         {
             Entry[] entries = _entries;
-            uint index = FastMod((uint)hashCode, (uint)entries.Length, _fastModMultiplier);
-            while (entries[index].SlotPlusOne != 0)
+            uint length = (uint)entries.Length;
+            uint index = FastMod((uint)hashCode, length, _fastModMultiplier);
+            var incoming = new Entry { HashCode = hashCode, SlotPlusOne = slot + 1, Key = key };
+            for (uint distance = 0; ; distance++)
             {
-                index = index + 1 == (uint)entries.Length ? 0 : index + 1;
-            }
+                ref Entry entry = ref entries[index];
+                if (entry.SlotPlusOne == 0)
+                {
+                    entry = incoming;
+                    return;
+                }
 
-            entries[index] = new Entry { HashCode = hashCode, SlotPlusOne = slot + 1, Key = key };
+                // Robin Hood: the entry nearer its home gives its place to the one that has come farther.
+                uint existing = Distance(entry.HashCode, index);
+                if (existing < distance)
+                {
+                    (entry, incoming) = (incoming, entry);
+                    distance = existing;
+                }
+
+                index = index + 1 == length ? 0 : index + 1;
+            }
+        }
+
+        /// <summary>How far the entry at <paramref name="index"/> with <paramref name="hashCode"/> is from its home entry.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private uint Distance(int hashCode, uint index)
+        {
+            uint length = (uint)_entries.Length;
+            uint home = FastMod((uint)hashCode, length, _fastModMultiplier);
+            return index >= home ? index - home : index + length - home;
         }
 
         private void Allocate(int minimumSize)

@@ -18,7 +18,7 @@ public sealed record StateBackendsOptions(long Records, long Keys, long Users, i
     /// <summary>Parses <c>[--records N] [--keys K] [--users U] [--pages P] [--repeat R] [--state-memory-mib M]</c>.</summary>
     public static StateBackendsOptions Parse(ReadOnlySpan<string> args)
     {
-        long records = 20_000_000, keys = 100_000, users = 10_000, memoryMiB = 64;
+        long records = 10_000_000, keys = 100_000, users = 10_000, memoryMiB = 64;
         int pages = 50, repeat = 3;
         for (int i = 0; i < args.Length; i++)
         {
