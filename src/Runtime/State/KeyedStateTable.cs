@@ -194,13 +194,7 @@ namespace Weir.State
         {
             for (int slot = 0; slot < SlotCount; slot++)
             {
-                ForgetKey(slot);
-                foreach (StateColumn column in _columns)
-                {
-                    column.EvictSlot(slot);
-                }
-
-                _liveStates[slot] = 0;
+                Free(slot);
             }
 
             SlotCount = 0;
@@ -286,14 +280,20 @@ namespace Weir.State
         {
             int victim = _evictCursor;
             _evictCursor = victim + 1 >= SlotCount ? 0 : victim + 1;
-            ForgetKey(victim);
+            Free(victim);
+            return victim;
+        }
+
+        /// <summary>Writes a slot's key out (to the spill store) and empties the slot without live-state bookkeeping.</summary>
+        private void Free(int slot)
+        {
+            ForgetKey(slot);
             foreach (StateColumn column in _columns)
             {
-                column.EvictSlot(victim);
+                column.EvictSlot(slot);
             }
 
-            _liveStates[victim] = 0;
-            return victim;
+            _liveStates[slot] = 0;
         }
 
         private protected virtual void OnGrow(int capacity)
