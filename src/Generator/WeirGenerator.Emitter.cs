@@ -395,8 +395,19 @@ namespace Weir.Generator
                 w.WriteLine();
             }
 
+            EmitGuardedLoop(w, string.Empty, chain.InType, $"Operator{head.Index}");
+        }
+
+        /// <summary>
+        /// The rest of a batch method: a try that names the failing operator and record around a call
+        /// to the record loop, then the loop itself. The loop lives outside the try block: locals of a
+        /// method with a handler that reads them stay in memory, which would reload the index and the
+        /// span for every record.
+        /// </summary>
+        private static void EmitGuardedLoop(SourceWriter w, string suffix, string type, string entry)
+        {
             w.OpenBlock("try");
-            w.WriteLine("ProcessRecords(records);");
+            w.WriteLine($"ProcessRecords{suffix}(records);");
             w.CloseBlock();
             w.OpenBlock("catch (global::System.Exception exception)");
             w.WriteLine("// Name the operator whose code threw and the record that entered this chain.");
@@ -404,14 +415,11 @@ namespace Weir.Generator
             w.CloseBlock();
             w.CloseBlock();
             w.WriteLine();
-
-            // The loop lives outside the try block: locals of a method with a handler that reads them
-            // stay in memory, which would reload the index and the span for every record.
             w.WriteLine("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
-            w.OpenBlock($"private void ProcessRecords(global::System.ReadOnlySpan<{chain.InType}> records)");
+            w.OpenBlock($"private void ProcessRecords{suffix}(global::System.ReadOnlySpan<{type}> records)");
             w.OpenBlock("for (int index = 0; index < records.Length; index++)");
             w.WriteLine("_position = index;");
-            w.WriteLine($"Operator{head.Index}(in records[index]);");
+            w.WriteLine($"{entry}(in records[index]);");
             w.CloseBlock();
             w.CloseBlock();
             w.WriteLine();
@@ -506,23 +514,7 @@ namespace Weir.Generator
             {
                 string suffix = input.ToString(CultureInfo.InvariantCulture);
                 w.OpenBlock($"public void ProcessBatch{suffix}(global::System.ReadOnlySpan<{type}> records)");
-                w.OpenBlock("try");
-                w.WriteLine($"ProcessRecords{suffix}(records);");
-                w.CloseBlock();
-                w.OpenBlock("catch (global::System.Exception exception)");
-                w.WriteLine("// Name the operator whose code threw and the record that entered this chain.");
-                w.WriteLine($"throw {Rt}.CompilerServices.OperatorFailure.Create(_context, _stage, in records[_position], exception);");
-                w.CloseBlock();
-                w.CloseBlock();
-                w.WriteLine();
-                w.WriteLine("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
-                w.OpenBlock($"private void ProcessRecords{suffix}(global::System.ReadOnlySpan<{type}> records)");
-                w.OpenBlock("for (int index = 0; index < records.Length; index++)");
-                w.WriteLine("_position = index;");
-                w.WriteLine($"{entry}{head.Index}(in records[index]);");
-                w.CloseBlock();
-                w.CloseBlock();
-                w.WriteLine();
+                EmitGuardedLoop(w, suffix, type, $"{entry}{head.Index}");
             }
         }
 
