@@ -19,6 +19,29 @@ public sealed class StateSerializerTests
         AssertRoundTrip<string>(null!);
     }
 
+    [Fact]
+    public void Primitives_and_enums_are_copied_as_the_bytes_MemoryPack_writes()
+    {
+        AssertSameAsMemoryPack(42L);
+        AssertSameAsMemoryPack(-7);
+        AssertSameAsMemoryPack(3.25);
+        AssertSameAsMemoryPack(true);
+        AssertSameAsMemoryPack('é');
+        AssertSameAsMemoryPack((byte)200);
+        AssertSameAsMemoryPack(DayOfWeek.Friday);
+        AssertSameAsMemoryPack(12.5m);
+        AssertSameAsMemoryPack((1L, 2L));
+        AssertSameAsMemoryPack("text");
+    }
+
+    private static void AssertSameAsMemoryPack<T>(T value)
+    {
+        var written = new ArrayBufferWriter<byte>();
+        MemoryPackStateSerializer<T>.Instance.Serialize(in value, written);
+        Assert.Equal(MemoryPackSerializer.Serialize(value), written.WrittenSpan.ToArray());
+        Assert.Equal(value, MemoryPackStateSerializer<T>.Instance.Deserialize(written.WrittenSpan));
+    }
+
     private static void AssertRoundTrip<T>(T[] value)
     {
         var written = new ArrayBufferWriter<byte>();

@@ -1,6 +1,8 @@
 using System;
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MemoryPack;
 
 namespace Weir.State
@@ -28,13 +30,35 @@ namespace Weir.State
         /// <summary>The shared instance (the serializer holds no state).</summary>
         public static MemoryPackStateSerializer<T> Instance { get; } = new();
 
+        // Primitives and enums: MemoryPack writes their little-endian bytes and nothing else, so
+        // copying them directly gives the same bytes without a MemoryPack writer per value (the
+        // FASTER backend serializes every value of a key each time the key leaves its cache).
+        private static bool IsRawCopy => typeof(T).IsPrimitive || typeof(T).IsEnum;
+
         /// <inheritdoc/>
         public void Serialize(in T value, IBufferWriter<byte> output)
-            => MemoryPackSerializer.Serialize(output, in value);
+        {
+            if (IsRawCopy && BitConverter.IsLittleEndian)
+            {
+                int size = Unsafe.SizeOf<T>();
+                Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(output.GetSpan(size)), value);
+                output.Advance(size);
+                return;
+            }
+
+            MemoryPackSerializer.Serialize(output, in value);
+        }
 
         /// <inheritdoc/>
         public T Deserialize(ReadOnlySpan<byte> input)
-            => MemoryPackSerializer.Deserialize<T>(input)!;
+        {
+            if (IsRawCopy && BitConverter.IsLittleEndian && input.Length == Unsafe.SizeOf<T>())
+            {
+                return Unsafe.ReadUnaligned<T>(ref MemoryMarshal.GetReference(input));
+            }
+
+            return MemoryPackSerializer.Deserialize<T>(input)!;
+        }
     }
 }
 
