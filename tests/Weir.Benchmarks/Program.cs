@@ -56,7 +56,8 @@ public static class Program
                             Keyed count (ValueState) and per-user page count (MapState), each as a hand-written
                             loop, on the heap backend and on FASTER with a small and a full key cache; ratios
                             to the loop and peak resident memory growth.
-                              --records N (default 1e7)  --keys K (1e5)  --users U (1e4)  --pages P (50)
+                              --records N (keyed count, default 1e8)  --map-records M (default 1e7)
+                              --keys K (1e5)  --users U (1e4)  --pages P (50)
                               --repeat R (3)  --state-memory-mib M (FASTER log memory, default 64)
 
             keyed-count options:
