@@ -565,5 +565,6 @@ public sealed class FasterKeyedStateTests : KeyedStateTests, IDisposable
 
         var error = Assert.Throws<InvalidOperationException>(() => table.KeyCount);
         Assert.Contains("heap backend", error.Message, StringComparison.Ordinal);
+        Assert.Contains("key 'big' of operator 'op'", error.Message, StringComparison.Ordinal);
     }
 }

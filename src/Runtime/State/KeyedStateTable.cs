@@ -555,7 +555,16 @@ namespace Weir.State
             {
                 if (HashOf(value.WrittenSpan) != stored)
                 {
-                    _spill.Write(ComposeKey(slot).WrittenSpan, value.WrittenSpan, Now);
+                    ReadOnlySpan<byte> key = ComposeKey(slot).WrittenSpan;
+                    if (key.Length + value.Length > FasterBytesStore.MaxKeyAndValueBytes)
+                    {
+                        throw new InvalidOperationException(
+                            $"The state of key '{_keyOfSlot[slot]}' of operator '{OperatorId}' is {value.Length} bytes, more than the FASTER state backend " +
+                            $"stores per key ({FasterBytesStore.MaxKeyAndValueBytes} bytes with its key). Keep less state per key (for example a " +
+                            "time-to-live on list or map state), or use the heap backend (--state-backend heap).");
+                    }
+
+                    _spill.Write(key, value.WrittenSpan, Now);
                 }
             }
             else if (stored != 0)
