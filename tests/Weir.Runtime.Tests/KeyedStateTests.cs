@@ -185,6 +185,35 @@ public abstract class KeyedStateTests
     }
 
     [Fact]
+    public void Map_state_value_refs_update_in_place_and_count_as_writes()
+    {
+        KeyedStateTable<string> table = NewTable();
+        var ttl = new StateTtl(TimeSpan.FromSeconds(10), CleanupPerRecord: 0);
+        MapState<int, long> counts = table.Map<int, long>(Describe("counts", KeyedStateKind.Map, ttl), Serializer<int>(), Serializer<long>());
+        table.AdvanceClock();
+        for (int k = 0; k < 300; k++)
+        {
+            Select(table, "k" + k);
+            counts.GetValueRefOrAddDefault(k % 7, out bool existed)++;
+            Assert.False(existed);
+        }
+
+        for (int k = 0; k < 300; k++)
+        {
+            Select(table, "k" + k);
+            counts.GetValueRefOrAddDefault(k % 7, out bool existed) += 10;
+            Assert.True(existed);
+            Assert.Equal(11, counts.Get(k % 7));
+        }
+
+        Assert.Equal(300, table.KeyCount);
+        Tick(table, TimeSpan.FromSeconds(11));
+        Select(table, "k1");
+        Assert.Equal(0, counts.GetValueRefOrAddDefault(1, out bool expiredExisted));
+        Assert.False(expiredExisted);
+    }
+
+    [Fact]
     public void Reducing_and_aggregating_state_fold_added_values()
     {
         KeyedStateTable<string> table = NewTable();

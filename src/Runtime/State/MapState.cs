@@ -108,6 +108,33 @@ namespace Weir
             map[key] = new Entry { Value = value, Stamp = Store.Now };
         }
 
+        /// <summary>
+        /// A reference to the value of <paramref name="key"/> in the current key's map, added with
+        /// <c>default</c> first when missing (an expired entry counts as missing unless visibility allows
+        /// it): one lookup for a read-modify-write such as <c>GetValueRefOrAddDefault(page, out _)++</c>,
+        /// where <see cref="Get"/> then <see cref="Put"/> take two. It counts as a write for the
+        /// time-to-live. The reference is valid until the next change to this state.
+        /// </summary>
+        public ref TValue GetValueRefOrAddDefault(TKey key, out bool exists)
+        {
+            int slot = Store.CurrentSlot;
+            Dictionary<TKey, Entry> map = _maps[slot] ??= new Dictionary<TKey, Entry>();
+            if (map.Count == 0)
+            {
+                Store.OnStateAdded(slot);
+            }
+
+            ref Entry entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(map, key, out exists);
+            if (exists && Ttl is { ReturnExpired: false } ttl && ttl.IsExpired(entry.Stamp, Store.Now))
+            {
+                entry.Value = default!;
+                exists = false;
+            }
+
+            entry.Stamp = Store.Now;
+            return ref entry.Value;
+        }
+
         /// <summary>Removes <paramref name="key"/> from the current key's map; returns whether it was there.</summary>
         public bool Remove(TKey key)
         {

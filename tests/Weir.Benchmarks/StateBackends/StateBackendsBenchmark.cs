@@ -78,6 +78,7 @@ public static class StateBackendsBenchmark
             new("keyed count", $"Weir FASTER, p=1, {smallCache:N0} cached keys (every record misses)", n / 10, r => RunKeyedCount(r, keys, Faster(smallCache)), r => KeyedCountBenchmark.Expected(r, keys)),
             new("map state", "loop: Dictionary<long, Dictionary<int, long>>", m, r => RunPageLoop(r, users, pages), r => RunPageLoop(r, users, pages)),
             new("map state", "Weir heap, p=1", m, r => RunPageCount(r, users, pages, StateBackendOptions.Heap), r => RunPageLoop(r, users, pages)),
+            new("map state", "Weir heap, p=1, GetValueRefOrAddDefault", m, r => RunPageCount(r, users, pages, StateBackendOptions.Heap, inPlace: true), r => RunPageLoop(r, users, pages)),
             new("map state", $"Weir FASTER, p=1, {users:N0} cached keys (all)", m, r => RunPageCount(r, users, pages, Faster((int)users)), r => RunPageLoop(r, users, pages)),
             new("map state", $"Weir FASTER, p=1, {smallUserCache:N0} cached keys (every record misses)", m / 10, r => RunPageCount(r, users, pages, Faster(smallUserCache)), r => RunPageLoop(r, users, pages)),
         };
@@ -170,10 +171,11 @@ public static class StateBackendsBenchmark
         return result.Completed ? ChecksumSink.Total : throw new InvalidOperationException("The Weir run did not complete.");
     }
 
-    private static (long, long, long) RunPageCount(long records, long users, int pages, StateBackendOptions backend)
+    private static (long, long, long) RunPageCount(long records, long users, int pages, StateBackendOptions backend, bool inPlace = false)
     {
         PageCountChecksumSink.Reset();
-        JobResult result = new LocalExecutor().Execute(PageCountJob.CreatePlan(records, users, pages), new ExecutionOptions(Parallelism: 1, StateBackend: backend));
+        Execution.JobPlan plan = inPlace ? PageCountInPlaceJob.CreatePlan(records, users, pages) : PageCountJob.CreatePlan(records, users, pages);
+        JobResult result = new LocalExecutor().Execute(plan, new ExecutionOptions(Parallelism: 1, StateBackend: backend));
         return result.Completed ? PageCountChecksumSink.Total : throw new InvalidOperationException("The Weir run did not complete.");
     }
 
