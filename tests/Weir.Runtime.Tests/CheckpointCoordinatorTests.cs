@@ -651,3 +651,205 @@ public sealed class CheckpointCoordinatorTests
         Assert.Throws<System.Text.Json.JsonException>(() => CheckpointStatistics.FromJson("null"));
     }
 }
+
+public sealed class BarrierAlignerTests
+{
+    private readonly SteppedClock _clock = new();
+
+    private BarrierAligner Aligner(int channels, CheckpointingMode mode = CheckpointingMode.ExactlyOnce) => new(channels, mode, _clock);
+
+    private static TriggerSnapshot Snapshot(long id, double alignmentSeconds) => new(id, TimeSpan.FromSeconds(alignmentSeconds));
+
+    private static readonly UnblockAllChannels Unblock = UnblockAllChannels.Instance;
+
+    // ---------------------------------------------------------------- exactly-once (aligned)
+
+    [Fact]
+    public void A_single_channel_snapshots_on_its_barrier_without_blocking()
+    {
+        BarrierAligner aligner = Aligner(1);
+        Assert.Equal([Snapshot(1, 0)], aligner.OnBarrier(0, 1));
+        Assert.False(aligner.IsBlocked(0));
+        Assert.Null(aligner.CurrentCheckpointId);
+    }
+
+    [Fact]
+    public void Exactly_once_blocks_each_channel_that_delivered_until_all_have()
+    {
+        BarrierAligner aligner = Aligner(3);
+        Assert.Equal([new BlockChannel(0)], aligner.OnBarrier(0, 1));
+        Assert.Equal(1, aligner.CurrentCheckpointId);
+        _clock.AdvanceSeconds(2);
+        Assert.Equal([new BlockChannel(2)], aligner.OnBarrier(2, 1));
+        Assert.True(aligner.IsBlocked(0));
+        Assert.False(aligner.IsBlocked(1));
+        Assert.True(aligner.IsBlocked(2));
+
+        // Snapshot first, then unblock; the alignment ran from the first barrier to the last.
+        _clock.AdvanceSeconds(1);
+        Assert.Equal<AlignmentAction>([Snapshot(1, 3), Unblock], aligner.OnBarrier(1, 1));
+        Assert.False(aligner.IsBlocked(0));
+        Assert.False(aligner.IsBlocked(2));
+        Assert.Null(aligner.CurrentCheckpointId);
+
+        // The next checkpoint aligns from scratch.
+        Assert.Equal([new BlockChannel(1)], aligner.OnBarrier(1, 2));
+    }
+
+    [Fact]
+    public void A_newer_barrier_overtaking_an_alignment_aborts_the_older_checkpoint()
+    {
+        BarrierAligner aligner = Aligner(3);
+        aligner.OnBarrier(0, 1);
+        Assert.Equal<AlignmentAction>(
+            [new AbortCheckpoint(1, CheckpointDeclineReason.SubsumedByNewerBarrier), Unblock, new BlockChannel(1)],
+            aligner.OnBarrier(1, 2));
+        Assert.False(aligner.IsBlocked(0));
+        Assert.Equal(2, aligner.CurrentCheckpointId);
+
+        // Barrier 1, still travelling on channel 2, is stale now.
+        Assert.Empty(aligner.OnBarrier(2, 1));
+        Assert.Equal([new BlockChannel(0)], aligner.OnBarrier(0, 2));
+        Assert.Equal<AlignmentAction>([Snapshot(2, 0), Unblock], aligner.OnBarrier(2, 2));
+
+        // So are leftovers of any handled checkpoint, and a cancellation of the overtaken one.
+        Assert.Empty(aligner.OnBarrier(0, 2));
+        Assert.Empty(aligner.OnCancellation(1));
+    }
+
+    [Fact]
+    public void Ended_channels_count_as_aligned()
+    {
+        BarrierAligner aligner = Aligner(3);
+        Assert.Empty(aligner.OnEndOfInput(1));
+        Assert.Equal([new BlockChannel(0)], aligner.OnBarrier(0, 1));
+        Assert.Equal<AlignmentAction>([Snapshot(1, 0), Unblock], aligner.OnBarrier(2, 1));
+
+        // With one live channel left, its barrier snapshots at once.
+        Assert.Empty(aligner.OnEndOfInput(2));
+        Assert.Equal([Snapshot(2, 0)], aligner.OnBarrier(0, 2));
+    }
+
+    [Fact]
+    public void An_end_of_input_can_complete_an_alignment()
+    {
+        BarrierAligner aligner = Aligner(3);
+        aligner.OnBarrier(0, 1);
+        _clock.AdvanceSeconds(4);
+        Assert.Empty(aligner.OnEndOfInput(1));
+        Assert.Equal<AlignmentAction>([Snapshot(1, 4), Unblock], aligner.OnEndOfInput(2));
+        Assert.False(aligner.IsBlocked(0));
+    }
+
+    [Fact]
+    public void A_cancellation_aborts_the_alignment_and_later_barriers_of_it_are_ignored()
+    {
+        BarrierAligner aligner = Aligner(2);
+        aligner.OnBarrier(0, 1);
+        Assert.Equal<AlignmentAction>([new AbortCheckpoint(1, CheckpointDeclineReason.CancelledUpstream), Unblock], aligner.OnCancellation(1));
+        Assert.False(aligner.IsBlocked(0));
+        Assert.Empty(aligner.OnBarrier(1, 1));
+        Assert.Empty(aligner.OnCancellation(1));
+    }
+
+    [Fact]
+    public void A_cancellation_of_a_checkpoint_not_seen_yet_is_forwarded_and_remembered()
+    {
+        BarrierAligner aligner = Aligner(2);
+        Assert.Equal([new AbortCheckpoint(5, CheckpointDeclineReason.CancelledUpstream)], aligner.OnCancellation(5));
+        Assert.Empty(aligner.OnBarrier(0, 5));
+        Assert.Empty(aligner.OnBarrier(1, 5));
+        Assert.Equal([new BlockChannel(0)], aligner.OnBarrier(0, 6));
+    }
+
+    [Fact]
+    public void A_cancellation_of_a_newer_checkpoint_also_aborts_the_alignment_in_progress()
+    {
+        BarrierAligner aligner = Aligner(2);
+        aligner.OnBarrier(1, 3);
+        Assert.Equal<AlignmentAction>(
+            [new AbortCheckpoint(3, CheckpointDeclineReason.SubsumedByNewerBarrier), new AbortCheckpoint(4, CheckpointDeclineReason.CancelledUpstream), Unblock],
+            aligner.OnCancellation(4));
+        Assert.Null(aligner.CurrentCheckpointId);
+        Assert.Empty(aligner.OnBarrier(0, 3));
+    }
+
+    [Fact]
+    public void Protocol_violations_by_the_caller_throw()
+    {
+        BarrierAligner aligner = Aligner(3);
+        aligner.OnBarrier(0, 1);
+        Assert.Throws<InvalidOperationException>(() => aligner.OnBarrier(0, 2));
+        Assert.Throws<InvalidOperationException>(() => aligner.OnEndOfInput(0));
+        aligner.OnEndOfInput(1);
+        Assert.Throws<InvalidOperationException>(() => aligner.OnEndOfInput(1));
+        Assert.Throws<InvalidOperationException>(() => aligner.OnBarrier(1, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => aligner.OnBarrier(3, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BarrierAligner(0, CheckpointingMode.ExactlyOnce));
+    }
+
+    // ---------------------------------------------------------------- at-least-once (not aligned)
+
+    [Fact]
+    public void At_least_once_never_blocks_and_snapshots_on_the_last_barrier()
+    {
+        BarrierAligner aligner = Aligner(3, CheckpointingMode.AtLeastOnce);
+        Assert.Empty(aligner.OnBarrier(0, 1));
+        Assert.False(aligner.IsBlocked(0));
+        _clock.AdvanceSeconds(1);
+        Assert.Empty(aligner.OnBarrier(2, 1));
+        _clock.AdvanceSeconds(1);
+        Assert.Equal([Snapshot(1, 2)], aligner.OnBarrier(1, 1));
+    }
+
+    [Fact]
+    public void At_least_once_counts_several_checkpoints_at_once()
+    {
+        BarrierAligner aligner = Aligner(2, CheckpointingMode.AtLeastOnce);
+
+        // Channel 0 is fast: it delivers barrier 2 before channel 1 delivers barrier 1.
+        Assert.Empty(aligner.OnBarrier(0, 1));
+        Assert.Empty(aligner.OnBarrier(0, 2));
+        Assert.Equal(1, aligner.CurrentCheckpointId);
+        Assert.Equal([Snapshot(1, 0)], aligner.OnBarrier(1, 1));
+        Assert.Equal([Snapshot(2, 0)], aligner.OnBarrier(1, 2));
+    }
+
+    [Fact]
+    public void At_least_once_a_newer_complete_checkpoint_aborts_older_incomplete_ones()
+    {
+        BarrierAligner aligner = Aligner(3, CheckpointingMode.AtLeastOnce);
+        aligner.OnBarrier(0, 1);
+        aligner.OnBarrier(0, 2);
+        aligner.OnBarrier(1, 2);
+        Assert.Equal<AlignmentAction>([new AbortCheckpoint(1, CheckpointDeclineReason.SubsumedByNewerBarrier), Snapshot(2, 0)], aligner.OnBarrier(2, 2));
+        Assert.Empty(aligner.OnBarrier(1, 1));
+        Assert.Null(aligner.CurrentCheckpointId);
+    }
+
+    [Fact]
+    public void At_least_once_an_ended_channel_counts_once_whether_or_not_it_delivered()
+    {
+        BarrierAligner aligner = Aligner(3, CheckpointingMode.AtLeastOnce);
+        aligner.OnBarrier(0, 1);
+        Assert.Empty(aligner.OnEndOfInput(0));
+        Assert.Empty(aligner.OnBarrier(1, 1));
+        Assert.Equal([Snapshot(1, 0)], aligner.OnEndOfInput(2));
+        Assert.Equal([Snapshot(2, 0)], aligner.OnBarrier(1, 2));
+    }
+
+    [Fact]
+    public void At_least_once_a_cancellation_aborts_that_checkpoint_and_older_ones_only()
+    {
+        BarrierAligner aligner = Aligner(2, CheckpointingMode.AtLeastOnce);
+        aligner.OnBarrier(0, 1);
+        aligner.OnBarrier(0, 2);
+        aligner.OnBarrier(0, 3);
+        Assert.Equal(
+            [new AbortCheckpoint(1, CheckpointDeclineReason.SubsumedByNewerBarrier), new AbortCheckpoint(2, CheckpointDeclineReason.CancelledUpstream)],
+            aligner.OnCancellation(2));
+        Assert.Equal(3, aligner.CurrentCheckpointId);
+        Assert.Empty(aligner.OnBarrier(1, 2));
+        Assert.Equal([Snapshot(3, 0)], aligner.OnBarrier(1, 3));
+    }
+}
