@@ -550,6 +550,8 @@ public sealed class CheckpointCoordinatorTests
         Assert.Throws<InvalidOperationException>(() => coordinator.JobRestarted(null));
         coordinator.JobFailed("x");
         Assert.Throws<InvalidOperationException>(() => coordinator.Start());
+        Assert.Throws<ArgumentOutOfRangeException>(() => coordinator.JobRestarted(0));
+        Assert.Equal(CoordinatorState.Suspended, coordinator.State);
         coordinator.JobRestarted(null);
         Assert.Equal(CoordinatorState.Running, coordinator.State);
     }
@@ -813,6 +815,16 @@ public sealed class BarrierAlignerTests
         Assert.Equal(1, aligner.CurrentCheckpointId);
         Assert.Equal([Snapshot(1, 0)], aligner.OnBarrier(1, 1));
         Assert.Equal([Snapshot(2, 0)], aligner.OnBarrier(1, 2));
+    }
+
+    [Fact]
+    public void At_least_once_counts_an_older_checkpoint_first_even_if_its_first_barrier_comes_later()
+    {
+        BarrierAligner aligner = Aligner(2, CheckpointingMode.AtLeastOnce);
+        Assert.Empty(aligner.OnBarrier(0, 2));
+        Assert.Empty(aligner.OnBarrier(1, 1));
+        Assert.Equal(1, aligner.CurrentCheckpointId);
+        Assert.Equal<AlignmentAction>([new AbortCheckpoint(1, CheckpointDeclineReason.SubsumedByNewerBarrier), Snapshot(2, 0)], aligner.OnBarrier(1, 2));
     }
 
     [Fact]

@@ -227,6 +227,7 @@ namespace Weir.Checkpointing.Coordinator
                     throw new InvalidOperationException($"The checkpoint coordinator was already started (it is {State}); use JobRestarted after a failure.");
                 }
 
+                CheckRestoredId(restoredCheckpointId);
                 return Resume(restoredCheckpointId);
             }
         }
@@ -425,6 +426,7 @@ namespace Weir.Checkpointing.Coordinator
                     throw new InvalidOperationException($"JobRestarted needs a suspended coordinator (after JobFailed), but it is {State}.");
                 }
 
+                CheckRestoredId(restoredCheckpointId);
                 _attempt++;
                 return Resume(restoredCheckpointId);
             }
@@ -434,7 +436,6 @@ namespace Weir.Checkpointing.Coordinator
         {
             if (restoredCheckpointId is { } restored)
             {
-                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(restored, nameof(restoredCheckpointId));
                 _nextCheckpointId = Math.Max(_nextCheckpointId, restored + 1);
                 _statistics.OnRestored(restored);
             }
@@ -445,6 +446,15 @@ namespace Weir.Checkpointing.Coordinator
             var commands = new List<CheckpointCommand>();
             TriggerWhatIsDue(now, commands);
             return Result(commands);
+        }
+
+        // Checked before any state changes, so a bad argument leaves the coordinator as it was.
+        private static void CheckRestoredId(long? restoredCheckpointId)
+        {
+            if (restoredCheckpointId is <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(restoredCheckpointId), restoredCheckpointId, "Checkpoint IDs start at 1.");
+            }
         }
 
         private void ExpireOverdue(TimeSpan now, List<CheckpointCommand> commands)
