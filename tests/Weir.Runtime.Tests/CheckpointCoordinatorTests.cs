@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Weir.Checkpointing.Alignment;
 using Weir.Checkpointing.Coordinator;
 using Xunit;
 

@@ -1,7 +1,8 @@
 using System;
 using System.Collections.Generic;
+using Weir.Checkpointing.Coordinator;
 
-namespace Weir.Checkpointing.Coordinator
+namespace Weir.Checkpointing.Alignment
 {
     /// <summary>
     /// What a subtask's input loop must do after a barrier, an end of input or a cancellation
