@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Weir.State;
 
 namespace Weir
@@ -9,7 +10,9 @@ namespace Weir
     /// Keyed state holding a map per key (Flink's MapState). Each key's map is a
     /// <see cref="Dictionary{TKey, TValue}"/> created on its first entry and kept for reuse when it is
     /// cleared; values of value types are stored unboxed. Under a time-to-live every entry expires on
-    /// its own, as in Flink.
+    /// its own, as in Flink: its last write (or access) time is kept in a second dictionary, which
+    /// maps without a time-to-live do not have, so their entries are no bigger than a plain
+    /// dictionary's.
     /// </summary>
     public sealed class MapState<TKey, TValue> : StateColumn
         where TKey : notnull
@@ -17,14 +20,18 @@ namespace Weir
         private readonly IStateSerializer<TKey> _keySerializer;
         private readonly IStateSerializer<TValue> _valueSerializer;
         private readonly List<TKey> _expired = new();
-        private Dictionary<TKey, Entry>?[] _maps;
+        private Dictionary<TKey, TValue>?[] _maps;
+
+        // Per slot, under a time-to-live: each entry's stamp, with exactly the keys of _maps[slot].
+        private Dictionary<TKey, long>?[]? _stamps;
 
         internal MapState(KeyedStateStore store, StateDescriptor descriptor, int capacity, IStateSerializer<TKey> keySerializer, IStateSerializer<TValue> valueSerializer)
             : base(store, descriptor)
         {
             _keySerializer = keySerializer;
             _valueSerializer = valueSerializer;
-            _maps = new Dictionary<TKey, Entry>?[capacity];
+            _maps = new Dictionary<TKey, TValue>?[capacity];
+            _stamps = descriptor.Ttl is null ? null : new Dictionary<TKey, long>?[capacity];
         }
 
         /// <summary>Number of entries of the current key's map (expired ones excluded unless visibility allows them).</summary>
@@ -32,7 +39,7 @@ namespace Weir
         {
             get
             {
-                Dictionary<TKey, Entry>? map = _maps[Store.CurrentSlot];
+                Dictionary<TKey, TValue>? map = _maps[Store.CurrentSlot];
                 if (map is null || map.Count == 0)
                 {
                     return 0;
@@ -54,39 +61,22 @@ namespace Weir
         public bool TryGetValue(TKey key, out TValue value)
         {
             int slot = Store.CurrentSlot;
-            Dictionary<TKey, Entry>? map = _maps[slot];
+            Dictionary<TKey, TValue>? map = _maps[slot];
             if (map is null)
             {
                 value = default!;
                 return false;
             }
 
-            ref Entry entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(map, key);
-            if (Unsafe.IsNullRef(ref entry))
+            ref TValue stored = ref CollectionsMarshal.GetValueRefOrNullRef(map, key);
+            if (Unsafe.IsNullRef(ref stored))
             {
                 value = default!;
                 return false;
             }
 
-            value = entry.Value;
-            if (Ttl is { } ttl)
-            {
-                if (ttl.IsExpired(entry.Stamp, Store.Now))
-                {
-                    RemoveEntry(slot, map, key);
-                    if (!ttl.ReturnExpired)
-                    {
-                        value = default!;
-                        return false;
-                    }
-                }
-                else if (ttl.UpdateOnRead)
-                {
-                    entry.Stamp = Store.Now;
-                }
-            }
-
-            return true;
+            value = stored;
+            return _stamps is null || CheckTtlOnRead(slot, map, key, ref value);
         }
 
         /// <summary>The value of <paramref name="key"/> in the current key's map, or <c>default</c>.</summary>
@@ -99,13 +89,12 @@ namespace Weir
         public void Put(TKey key, TValue value)
         {
             int slot = Store.CurrentSlot;
-            Dictionary<TKey, Entry> map = _maps[slot] ??= new Dictionary<TKey, Entry>();
-            if (map.Count == 0)
+            Dictionary<TKey, TValue> map = MapOf(slot);
+            map[key] = value;
+            if (_stamps is not null)
             {
-                Store.OnStateAdded(slot);
+                _stamps[slot]![key] = Store.Now;
             }
-
-            map[key] = new Entry { Value = value, Stamp = Store.Now };
         }
 
         /// <summary>
@@ -118,28 +107,28 @@ namespace Weir
         public ref TValue GetValueRefOrAddDefault(TKey key, out bool exists)
         {
             int slot = Store.CurrentSlot;
-            Dictionary<TKey, Entry> map = _maps[slot] ??= new Dictionary<TKey, Entry>();
-            if (map.Count == 0)
+            Dictionary<TKey, TValue> map = MapOf(slot);
+            ref TValue value = ref CollectionsMarshal.GetValueRefOrAddDefault(map, key, out exists)!;
+            if (_stamps is not null)
             {
-                Store.OnStateAdded(slot);
+                ref long stamp = ref CollectionsMarshal.GetValueRefOrAddDefault(_stamps[slot]!, key, out _);
+                if (exists && !Ttl!.ReturnExpired && Ttl.IsExpired(stamp, Store.Now))
+                {
+                    value = default!;
+                    exists = false;
+                }
+
+                stamp = Store.Now;
             }
 
-            ref Entry entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(map, key, out exists);
-            if (exists && Ttl is { ReturnExpired: false } ttl && ttl.IsExpired(entry.Stamp, Store.Now))
-            {
-                entry.Value = default!;
-                exists = false;
-            }
-
-            entry.Stamp = Store.Now;
-            return ref entry.Value;
+            return ref value;
         }
 
         /// <summary>Removes <paramref name="key"/> from the current key's map; returns whether it was there.</summary>
         public bool Remove(TKey key)
         {
             int slot = Store.CurrentSlot;
-            Dictionary<TKey, Entry>? map = _maps[slot];
+            Dictionary<TKey, TValue>? map = _maps[slot];
             return map is not null && RemoveEntry(slot, map, key);
         }
 
@@ -147,10 +136,11 @@ namespace Weir
         public void Clear()
         {
             int slot = Store.CurrentSlot;
-            Dictionary<TKey, Entry>? map = _maps[slot];
+            Dictionary<TKey, TValue>? map = _maps[slot];
             if (map is { Count: > 0 })
             {
                 map.Clear();
+                _stamps?[slot]!.Clear();
                 Store.OnStateRemoved(slot);
             }
         }
@@ -159,11 +149,11 @@ namespace Weir
         /// Enumerates the current key's entries (allocation-free). The map must not be modified while
         /// it is enumerated; collect keys first to remove several.
         /// </summary>
-        public Enumerator GetEnumerator()
+        public Dictionary<TKey, TValue>.Enumerator GetEnumerator()
         {
             int slot = Store.CurrentSlot;
-            Dictionary<TKey, Entry>? map = _maps[slot];
-            if (map is { Count: > 0 } && Ttl is { } ttl)
+            Dictionary<TKey, TValue> map = _maps[slot] ?? Empty;
+            if (map.Count > 0 && Ttl is { } ttl)
             {
                 if (!ttl.ReturnExpired)
                 {
@@ -172,21 +162,32 @@ namespace Weir
 
                 if (ttl.UpdateOnRead)
                 {
+                    Dictionary<TKey, long> stamps = _stamps![slot]!;
                     foreach (TKey key in map.Keys)
                     {
-                        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(map, key).Stamp = Store.Now;
+                        stamps[key] = Store.Now;
                     }
                 }
             }
 
-            return new Enumerator(map);
+            return map.GetEnumerator();
         }
 
-        internal override void Resize(int capacity) => Array.Resize(ref _maps, capacity);
+        // Enumerated for keys without a map: never written to.
+        private static readonly Dictionary<TKey, TValue> Empty = new();
+
+        internal override void Resize(int capacity)
+        {
+            Array.Resize(ref _maps, capacity);
+            if (_stamps is not null)
+            {
+                Array.Resize(ref _stamps, capacity);
+            }
+        }
 
         internal override void ReleaseSlot(int slot)
         {
-            // Empty already; the dictionary is kept for the slot's next key.
+            // Empty already; the dictionaries are kept for the slot's next key.
         }
 
         internal override void ExpireSlot(int slot, long now)
@@ -199,7 +200,7 @@ namespace Weir
 
         internal override long WriteSlot(int slot, SlotWriter writer)
         {
-            Dictionary<TKey, Entry>? map = _maps[slot];
+            Dictionary<TKey, TValue>? map = _maps[slot];
             if (map is not { Count: > 0 })
             {
                 return long.MinValue;
@@ -207,35 +208,41 @@ namespace Weir
 
             writer.WriteInt32(map.Count);
             long newest = long.MinValue;
-            foreach (KeyValuePair<TKey, Entry> pair in map)
+            foreach (KeyValuePair<TKey, TValue> pair in map)
             {
                 writer.WriteFramed(_keySerializer, pair.Key);
-                TValue value = pair.Value.Value;
+                TValue value = pair.Value;
                 writer.WriteFramed(_valueSerializer, in value);
-                if (Ttl is not null)
+                if (_stamps is not null)
                 {
-                    writer.WriteInt64(pair.Value.Stamp);
-                    newest = Math.Max(newest, pair.Value.Stamp);
+                    long stamp = _stamps[slot]![pair.Key];
+                    writer.WriteInt64(stamp);
+                    newest = Math.Max(newest, stamp);
                 }
             }
 
-            return Ttl is null ? long.MaxValue : newest + Ttl.Milliseconds;
+            return _stamps is null ? long.MaxValue : newest + Ttl!.Milliseconds;
         }
 
         internal override void ReadSlot(int slot, ref SlotReader reader)
         {
-            int count = reader.ReadCount((2 * sizeof(int)) + (Ttl is null ? 0 : sizeof(long)));
+            int count = reader.ReadCount((2 * sizeof(int)) + (_stamps is null ? 0 : sizeof(long)));
             if (count > 0)
             {
-                Dictionary<TKey, Entry> map = _maps[slot] ??= new Dictionary<TKey, Entry>(count);
+                Dictionary<TKey, TValue> map = _maps[slot] ??= new Dictionary<TKey, TValue>(count);
+                Dictionary<TKey, long>? stamps = _stamps is null ? null : _stamps[slot] ??= new Dictionary<TKey, long>(count);
                 for (int i = 0; i < count; i++)
                 {
                     TKey key = reader.ReadFramed(_keySerializer);
                     TValue value = reader.ReadFramed(_valueSerializer);
-                    long stamp = Ttl is null ? 0 : reader.ReadInt64();
-                    if (!map.TryAdd(key, new Entry { Value = value, Stamp = stamp }))
+                    if (!map.TryAdd(key, value))
                     {
                         throw reader.Fail($"the map key {key} appears twice");
+                    }
+
+                    if (stamps is not null)
+                    {
+                        stamps[key] = reader.ReadInt64();
                     }
                 }
 
@@ -245,15 +252,59 @@ namespace Weir
             reader.ReadEnd();
         }
 
-        internal override void EvictSlot(int slot) => _maps[slot]?.Clear();
+        internal override void EvictSlot(int slot)
+        {
+            _maps[slot]?.Clear();
+            _stamps?[slot]?.Clear();
+        }
 
-        private bool RemoveEntry(int slot, Dictionary<TKey, Entry> map, TKey key)
+        /// <summary>The current slot's map (and stamps), created on first use; counts the slot live when the map was empty.</summary>
+        private Dictionary<TKey, TValue> MapOf(int slot)
+        {
+            Dictionary<TKey, TValue> map = _maps[slot] ??= new Dictionary<TKey, TValue>();
+            if (map.Count == 0)
+            {
+                Store.OnStateAdded(slot);
+                if (_stamps is not null)
+                {
+                    _stamps[slot] ??= new Dictionary<TKey, long>();
+                }
+            }
+
+            return map;
+        }
+
+        /// <summary>A read under a time-to-live: an expired entry is removed, and returned only if visibility allows.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool CheckTtlOnRead(int slot, Dictionary<TKey, TValue> map, TKey key, ref TValue value)
+        {
+            StateTtl ttl = Ttl!;
+            ref long stamp = ref CollectionsMarshal.GetValueRefOrNullRef(_stamps![slot]!, key);
+            if (ttl.IsExpired(stamp, Store.Now))
+            {
+                RemoveEntry(slot, map, key);
+                if (!ttl.ReturnExpired)
+                {
+                    value = default!;
+                    return false;
+                }
+            }
+            else if (ttl.UpdateOnRead)
+            {
+                stamp = Store.Now;
+            }
+
+            return true;
+        }
+
+        private bool RemoveEntry(int slot, Dictionary<TKey, TValue> map, TKey key)
         {
             if (!map.Remove(key))
             {
                 return false;
             }
 
+            _stamps?[slot]!.Remove(key);
             if (map.Count == 0)
             {
                 Store.OnStateRemoved(slot);
@@ -264,11 +315,11 @@ namespace Weir
 
         private void RemoveExpired(int slot, long now)
         {
-            Dictionary<TKey, Entry> map = _maps[slot]!;
+            Dictionary<TKey, TValue> map = _maps[slot]!;
             StateTtl ttl = Ttl!;
-            foreach (KeyValuePair<TKey, Entry> pair in map)
+            foreach (KeyValuePair<TKey, long> pair in _stamps![slot]!)
             {
-                if (ttl.IsExpired(pair.Value.Stamp, now))
+                if (ttl.IsExpired(pair.Value, now))
                 {
                     _expired.Add(pair.Key);
                 }
@@ -280,39 +331,6 @@ namespace Weir
             }
 
             _expired.Clear();
-        }
-
-        /// <summary>A stored value and the time it was last written (or read, under <see cref="StateTtlUpdate.OnReadAndWrite"/>).</summary>
-        internal struct Entry
-        {
-            public TValue Value;
-            public long Stamp;
-        }
-
-        /// <summary>Enumerates a key's map entries without allocating.</summary>
-        public struct Enumerator
-        {
-            private Dictionary<TKey, Entry>.Enumerator _inner;
-            private readonly bool _empty;
-
-            internal Enumerator(Dictionary<TKey, Entry>? map)
-            {
-                _empty = map is null;
-                _inner = map is null ? default : map.GetEnumerator();
-            }
-
-            /// <summary>The current entry.</summary>
-            public readonly KeyValuePair<TKey, TValue> Current
-            {
-                get
-                {
-                    KeyValuePair<TKey, Entry> pair = _inner.Current;
-                    return new KeyValuePair<TKey, TValue>(pair.Key, pair.Value.Value);
-                }
-            }
-
-            /// <summary>Moves to the next entry.</summary>
-            public bool MoveNext() => !_empty && _inner.MoveNext();
         }
     }
 }
