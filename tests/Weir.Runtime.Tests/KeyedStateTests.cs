@@ -409,9 +409,6 @@ public sealed class FasterKeyedStateTests : KeyedStateTests, IDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "weir-faster-state-" + Guid.NewGuid().ToString("N"));
     private readonly List<FasterSpillStore> _stores = new();
 
-    // One FASTER entry holds all of a key's state, at most 2 MiB (one log page).
-    protected override int LargeValueChars => 512 << 10;
-
     protected override KeyedStateTable<string> NewTable() => NewTable(out _);
 
     private KeyedStateTable<string> NewTable(out FasterSpillStore store)
@@ -573,7 +570,7 @@ public sealed class FasterKeyedStateTests : KeyedStateTests, IDisposable
         int keyGroup = KeyGroups.Of(StableHash.Of(key), MaxParallelism);
         SlotWriter storeKey = store.BeginKey(keyGroup, OperatorIds.Hash("op"));
         MemoryPackStateSerializer<string>.Instance.Serialize(in key, storeKey);
-        store.Write(storeKey.WrittenSpan, new byte[] { KeyedSlotFormat.CurrentVersion, 0, 0, 0, 0, 0, 0, 0, 0x7f, 1, 0, 4, 0, 0, 0, 100, 0, 0, 0 }, 0);
+        store.Write(storeKey.WrittenSpan, new byte[] { KeyedSlotFormat.CurrentVersion, 0, 0, 0, 0, 0, 0, 0, 0x7f, 1, 0, 4, 0, 0, 0, 100, 0, 0, 0 }, previousChunks: 0, now: 0);
 
         var error = Assert.Throws<StateSnapshotException>(() => Select(table, key));
         Assert.Contains("'op'", error.Message, StringComparison.Ordinal);
@@ -582,18 +579,34 @@ public sealed class FasterKeyedStateTests : KeyedStateTests, IDisposable
     }
 
     [Fact]
-    public void State_of_one_key_beyond_the_entry_limit_fails_with_advice()
+    public void State_of_one_key_larger_than_a_log_page_is_stored_in_chunks_that_shrink_with_it()
     {
-        KeyedStateTable<string> table = NewTable();
+        KeyedStateTable<string> table = NewTable(out FasterSpillStore store);
         ListState<string> list = table.List<string>(Describe("l", KeyedStateKind.List), MemoryPackStateSerializer<string>.Instance);
         Select(table, "big");
-        for (int i = 0; i < 5; i++)
+        string[] parts = Enumerable.Range(0, 5).Select(i => new string((char)('a' + i), 512 << 10)).ToArray();
+        foreach (string part in parts)
         {
-            list.Add(new string('x', 512 << 10));
+            list.Add(part);
         }
 
-        var error = Assert.Throws<InvalidOperationException>(() => table.KeyCount);
-        Assert.Contains("heap backend", error.Message, StringComparison.Ordinal);
-        Assert.Contains("key 'big' of operator 'op'", error.Message, StringComparison.Ordinal);
+        // About 2.5 MiB for one key: more than one 2 MiB log page, so the store splits it.
+        Assert.Equal(1, table.KeyCount);
+        Assert.True(store.CountEntries() > 2, $"{store.CountEntries()} entries");
+        Select(table, "big");
+        Assert.Equal(parts, list.Get().ToArray());
+
+        list.Update(new[] { "small" });
+        Assert.Equal(1, table.KeyCount);
+        Assert.Equal(1, store.CountEntries());
+        Select(table, "big");
+        Assert.Equal(new[] { "small" }, list.Get().ToArray());
+
+        list.AddAll(parts);
+        Assert.Equal(1, table.KeyCount);
+        Select(table, "big");
+        list.Clear();
+        Assert.Equal(0, table.KeyCount);
+        Assert.Equal(0, store.CountEntries());
     }
 }

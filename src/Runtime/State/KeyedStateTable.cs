@@ -386,6 +386,10 @@ namespace Weir.State
         // store (0: the store has nothing for the key), so an unchanged key is not written back.
         private ulong[] _storedHash = Array.Empty<ulong>();
 
+        // Per slot, with a spill store: how many chunk entries hold the key's state there (0: its own entry
+        // does), so chunks a smaller state no longer needs are deleted.
+        private int[] _storedChunks = Array.Empty<int>();
+
         /// <summary>Creates the heap store of one subtask.</summary>
         /// <param name="operatorId">The operator's explicit ID.</param>
         /// <param name="range">The key groups of the subtask.</param>
@@ -402,6 +406,7 @@ namespace Weir.State
             _spill = spill;
             _operatorHash = OperatorIds.Hash(operatorId);
             _storedHash = new ulong[64];
+            _storedChunks = new int[64];
             SlotLimit = spill.CachedKeys;
         }
 
@@ -530,6 +535,7 @@ namespace Weir.State
             if (_spill is not null)
             {
                 Array.Resize(ref _storedHash, capacity);
+                Array.Resize(ref _storedChunks, capacity);
             }
         }
 
@@ -537,10 +543,11 @@ namespace Weir.State
         private void Load(int slot)
         {
             SlotWriter key = ComposeKey(slot);
-            if (_spill!.TryRead(key.WrittenSpan, out ReadOnlySpan<byte> bytes))
+            if (_spill!.TryRead(key.WrittenSpan, out ReadOnlySpan<byte> bytes, out int chunks))
             {
                 ReadSlot(slot, bytes);
                 _storedHash[slot] = HashOf(bytes);
+                _storedChunks[slot] = chunks;
             }
         }
 
@@ -550,26 +557,19 @@ namespace Weir.State
             SlotWriter value = _spill!.Value;
             bool live = WriteSlot(slot, value);
             ulong stored = _storedHash[slot];
+            int storedChunks = _storedChunks[slot];
             _storedHash[slot] = 0;
+            _storedChunks[slot] = 0;
             if (live)
             {
                 if (HashOf(value.WrittenSpan) != stored)
                 {
-                    ReadOnlySpan<byte> key = ComposeKey(slot).WrittenSpan;
-                    if (key.Length + value.Length > FasterBytesStore.MaxKeyAndValueBytes)
-                    {
-                        throw new InvalidOperationException(
-                            $"The state of key '{_keyOfSlot[slot]}' of operator '{OperatorId}' is {value.Length} bytes, more than the FASTER state backend " +
-                            $"stores per key ({FasterBytesStore.MaxKeyAndValueBytes} bytes with its key). Keep less state per key (for example a " +
-                            "time-to-live on list or map state), or use the heap backend (--state-backend heap).");
-                    }
-
-                    _spill.Write(key, value.WrittenSpan, Now);
+                    _spill.Write(ComposeKey(slot).WrittenSpan, value.WrittenSpan, storedChunks, Now);
                 }
             }
             else if (stored != 0)
             {
-                _spill.Delete(ComposeKey(slot).WrittenSpan);
+                _spill.Delete(ComposeKey(slot).WrittenSpan, storedChunks);
             }
         }
 

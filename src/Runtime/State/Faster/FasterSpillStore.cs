@@ -31,6 +31,10 @@ namespace Weir.State.Faster
 
         private readonly FasterBytesStore _store;
         private readonly ArrayBufferWriter<byte> _read = new();
+        private readonly ArrayBufferWriter<byte> _assembled = new();
+        private readonly SlotWriter _chunk = new();
+        private readonly SlotWriter _chunkKey = new();
+        private readonly ArrayBufferWriter<byte> _part = new();
         private long _compactAtBytes;
 
         public FasterSpillStore(string directory, long memoryBudgetBytes, int cachedKeys)
@@ -67,43 +71,159 @@ namespace Weir.State.Faster
             return key;
         }
 
-        /// <summary>Reads the value of a composed key; the span is valid until the next read.</summary>
-        public bool TryRead(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+        /// <summary>
+        /// Reads the value of a composed key, reassembling it if it was stored in chunks; the span is valid
+        /// until the next read.
+        /// </summary>
+        /// <param name="key">The composed key.</param>
+        /// <param name="value">The value.</param>
+        /// <param name="chunks">How many chunk entries hold it (0: the value is the key's own entry).</param>
+        public bool TryRead(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out int chunks)
         {
             _read.ResetWrittenCount();
-            if (_store.TryRead(key, _read))
+            chunks = 0;
+            if (!_store.TryRead(key, _read))
             {
-                value = _read.WrittenSpan;
-                return true;
+                value = default;
+                return false;
             }
 
-            value = default;
-            return false;
+            value = _read.WrittenSpan;
+            if (value.Length == ChunkedHeadSize && value[0] == KeyedSlotFormat.ChunkedHead)
+            {
+                int total = BinaryPrimitives.ReadInt32LittleEndian(value.Slice(1 + sizeof(long)));
+                chunks = BinaryPrimitives.ReadInt32LittleEndian(value.Slice(1 + sizeof(long) + sizeof(int)));
+                value = ReadChunks(key, total, chunks);
+            }
+
+            return true;
         }
 
-        /// <summary>Writes a key's state; compacts the log when it has grown enough.</summary>
+        /// <summary>
+        /// Writes a key's state; compacts the log when it has grown enough. A value too large for one
+        /// log page is split into chunk entries (keys with the operator hash inverted, so scans of the
+        /// operator never see them, and an index) behind a small head entry under the key itself.
+        /// </summary>
         /// <param name="key">The composed key.</param>
         /// <param name="value">The key's state.</param>
+        /// <param name="previousChunks">Chunks the key had in the store (read or written last), to delete those no longer used.</param>
         /// <param name="now">Processing time (Unix ms), to drop expired keys if compaction runs.</param>
-        public void Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long now)
+        /// <returns>The number of chunk entries now holding the value (0: none).</returns>
+        public int Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int previousChunks, long now)
         {
-            if (key.Length + value.Length > FasterBytesStore.MaxKeyAndValueBytes)
+            int chunks = 0;
+            if (key.Length + value.Length <= FasterBytesStore.MaxKeyAndValueBytes)
             {
-                throw new InvalidOperationException(
-                    $"The state of one key is {value.Length} bytes, more than the FASTER state backend stores per key " +
-                    $"({FasterBytesStore.MaxKeyAndValueBytes} bytes with its key). Keep less state per key (for example a time-to-live on " +
-                    "list or map state), or use the heap backend.");
+                _store.Upsert(key, value);
+            }
+            else
+            {
+                chunks = WriteChunks(key, value);
             }
 
-            _store.Upsert(key, value);
+            DeleteChunks(key, chunks, previousChunks);
             if (_store.LogBytes >= _compactAtBytes)
             {
                 Compact(now);
             }
+
+            return chunks;
         }
 
-        /// <summary>Deletes a key's state.</summary>
-        public void Delete(ReadOnlySpan<byte> key) => _store.Delete(key);
+        /// <summary>Deletes a key's state and its chunks.</summary>
+        public void Delete(ReadOnlySpan<byte> key, int chunks)
+        {
+            _store.Delete(key);
+            DeleteChunks(key, 0, chunks);
+        }
+
+        /// <summary>Number of entries in the store, chunks included (for tests).</summary>
+        internal int CountEntries()
+        {
+            int count = 0;
+            _store.Scan(0, ushort.MaxValue, (_, _) => count++);
+            return count;
+        }
+
+        private const int ChunkedHeadSize = 1 + sizeof(long) + sizeof(int) + sizeof(int);
+        private const int ChunkHeaderSize = 1 + sizeof(long);
+
+        private int WriteChunks(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+        {
+            long expiresAt = KeyedSlotFormat.ReadExpiresAt(value);
+            int chunkData = FasterBytesStore.MaxKeyAndValueBytes - key.Length - sizeof(int) - ChunkHeaderSize;
+            int chunks = (value.Length + chunkData - 1) / chunkData;
+            SlotWriter entry = _chunk;
+            for (int index = 0; index < chunks; index++)
+            {
+                ReadOnlySpan<byte> part = value.Slice(index * chunkData, Math.Min(chunkData, value.Length - (index * chunkData)));
+                entry.Reset();
+                entry.WriteByte(KeyedSlotFormat.Chunk);
+                entry.WriteInt64(expiresAt);
+                part.CopyTo(entry.GetSpan(part.Length));
+                entry.Advance(part.Length);
+                _store.Upsert(ChunkKey(key, index), entry.WrittenSpan);
+            }
+
+            // The head goes last: a reader that finds it finds every chunk it names.
+            entry.Reset();
+            entry.WriteByte(KeyedSlotFormat.ChunkedHead);
+            entry.WriteInt64(expiresAt);
+            entry.WriteInt32(value.Length);
+            entry.WriteInt32(chunks);
+            _store.Upsert(key, entry.WrittenSpan);
+            return chunks;
+        }
+
+        private ReadOnlySpan<byte> ReadChunks(ReadOnlySpan<byte> key, int total, int chunks)
+        {
+            _assembled.ResetWrittenCount();
+            ArrayBufferWriter<byte> part = _part;
+            for (int index = 0; index < chunks; index++)
+            {
+                part.ResetWrittenCount();
+                if (!_store.TryRead(ChunkKey(key, index), part) || part.WrittenCount < ChunkHeaderSize || part.WrittenSpan[0] != KeyedSlotFormat.Chunk)
+                {
+                    throw new StateSnapshotException("(all states)",
+                        $"The FASTER state store in '{Directory}' is missing chunk {index + 1} of {chunks} of a key's state (or it is damaged). " +
+                        "Start the job without it (a fresh state directory).");
+                }
+
+                _assembled.Write(part.WrittenSpan.Slice(ChunkHeaderSize));
+            }
+
+            if (_assembled.WrittenCount != total)
+            {
+                throw new StateSnapshotException("(all states)",
+                    $"The FASTER state store in '{Directory}' holds {_assembled.WrittenCount} bytes in the chunks of a key's state, not the {total} its head says.");
+            }
+
+            return _assembled.WrittenSpan;
+        }
+
+        private void DeleteChunks(ReadOnlySpan<byte> key, int from, int to)
+        {
+            for (int index = from; index < to; index++)
+            {
+                _store.Delete(ChunkKey(key, index));
+            }
+        }
+
+        /// <summary>The key of one chunk: the key with its operator hash inverted (invisible to the operator's scans), then the chunk index.</summary>
+        private ReadOnlySpan<byte> ChunkKey(ReadOnlySpan<byte> key, int index)
+        {
+            SlotWriter chunkKey = _chunkKey;
+            chunkKey.Reset();
+            Span<byte> prefix = chunkKey.GetSpan(KeyPrefixSize);
+            key.Slice(0, sizeof(ushort)).CopyTo(prefix);
+            BinaryPrimitives.WriteUInt64BigEndian(prefix.Slice(sizeof(ushort)), ~BinaryPrimitives.ReadUInt64BigEndian(key.Slice(sizeof(ushort))));
+            chunkKey.Advance(KeyPrefixSize);
+            ReadOnlySpan<byte> rest = key.Slice(KeyPrefixSize);
+            rest.CopyTo(chunkKey.GetSpan(rest.Length));
+            chunkKey.Advance(rest.Length);
+            chunkKey.WriteInt32(index);
+            return chunkKey.WrittenSpan;
+        }
 
         /// <summary>Calls <paramref name="visit"/> with the key group and serialized key of every stored key of an operator in a key-group range.</summary>
         public void ScanKeys(int firstKeyGroup, int lastKeyGroup, ulong operatorHash, Action<int, ReadOnlySpan<byte>> visit)

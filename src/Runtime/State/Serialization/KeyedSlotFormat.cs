@@ -23,9 +23,18 @@ namespace Weir.State
         /// <summary>Bytes before the first state: version, expires-at and state count.</summary>
         public const int HeaderSize = 1 + sizeof(long) + sizeof(ushort);
 
-        /// <summary>Reads the expires-at field of a key's bytes (for compaction filters), or long.MaxValue when it cannot be read.</summary>
+        /// <summary>First byte of the head entry of a key whose bytes the FASTER backend split into chunks (see <c>FasterSpillStore</c>).</summary>
+        public const byte ChunkedHead = 0xC1;
+
+        /// <summary>First byte of one chunk of such a key.</summary>
+        public const byte Chunk = 0xC2;
+
+        /// <summary>
+        /// Reads the expires-at field that follows the first byte of a key's bytes, of a chunked head
+        /// or of a chunk (for compaction filters), or long.MaxValue when there is none.
+        /// </summary>
         public static long ReadExpiresAt(ReadOnlySpan<byte> bytes)
-            => bytes.Length >= HeaderSize && bytes[0] == CurrentVersion
+            => bytes.Length >= 1 + sizeof(long) && bytes[0] is CurrentVersion or ChunkedHead or Chunk
                 ? BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(1))
                 : long.MaxValue;
     }
