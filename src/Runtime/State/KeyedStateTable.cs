@@ -70,6 +70,9 @@ namespace Weir.State
             }
         }
 
+        /// <summary>The declared states, in declaration order (the order of their bytes in <see cref="KeyedSlotFormat"/>).</summary>
+        internal IReadOnlyList<StateColumn> Columns => _columns;
+
         /// <summary>Number of keys with at least one non-empty state.</summary>
         public abstract int KeyCount { get; }
 
@@ -465,6 +468,23 @@ namespace Weir.State
 
         /// <summary>The current key (valid after a select).</summary>
         public TKey CurrentKey => _keyOfSlot[CurrentSlot];
+
+        /// <summary>Serializes a key (for snapshots).</summary>
+        internal IStateSerializer<TKey> KeySerializer => _keySerializer;
+
+        /// <summary>Gives <paramref name="key"/> the states in <paramref name="slotBytes"/> (<see cref="KeyedSlotFormat"/>); the key must hold no state yet.</summary>
+        /// <exception cref="StateSnapshotException">The key already holds state, or the bytes are not this operator's.</exception>
+        internal void RestoreKey(int keyGroup, in TKey key, ReadOnlySpan<byte> slotBytes)
+        {
+            Select(keyGroup, in key);
+            if (IsLive(CurrentSlot))
+            {
+                throw new StateSnapshotException("(all states)",
+                    $"Cannot restore key '{key}' of operator '{OperatorId}': it already holds state (the snapshot holds the key twice, or the operator's state was restored twice).");
+            }
+
+            ReadSlot(CurrentSlot, slotBytes);
+        }
 
         /// <inheritdoc/>
         public override int KeyCount => _spill is null ? CountLiveSlots() : CountStoredKeys(KeyGroups.Start, KeyGroups.End);

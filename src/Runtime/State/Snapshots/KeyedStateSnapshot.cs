@@ -1,0 +1,242 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using Weir.Execution;
+
+namespace Weir.State
+{
+    /// <summary>
+    /// Writes the keyed state of one operator subtask to a stream and restores it, on either backend and
+    /// at any parallelism: every key carries its key group, so a reader keeps exactly the keys of its own
+    /// key-group range (rescaling) and a snapshot written from the heap restores into FASTER and back.
+    /// </summary>
+    /// <remarks>
+    /// Layout (integers little-endian):
+    /// <code>
+    /// "WEIRKEYS"  magic
+    /// u16         format version (1)
+    /// u16         number of states, then per state: u16 + UTF-8 name, u8 kind, u16 + UTF-8 type name
+    /// entries:    i32 key group, i32 + serialized key, i32 + the key's states (KeyedSlotFormat)
+    /// i32         -1 (end)
+    /// </code>
+    /// The state list is checked against the restoring operator's declared states before any key is
+    /// loaded, so a snapshot of another operator or of changed states fails with what differs.
+    /// Checksums and compression belong to the file that carries this stream (checkpoint state files).
+    /// </remarks>
+    public static class KeyedStateSnapshot
+    {
+        private const ushort CurrentVersion = 1;
+        private const int EndMarker = -1;
+        private static ReadOnlySpan<byte> Magic => "WEIRKEYS"u8;
+
+        /// <summary>Writes every key with state in <paramref name="range"/>; returns the number of keys written.</summary>
+        public static long Write<TKey>(KeyedStateTable<TKey> table, KeyGroupRange range, Stream output)
+            where TKey : notnull
+        {
+            var header = new SlotWriter();
+            header.Write(Magic);
+            header.WriteUInt16(CurrentVersion);
+            header.WriteUInt16((ushort)table.Columns.Count);
+            foreach (StateColumn column in table.Columns)
+            {
+                WriteText(header, column.Name);
+                header.WriteByte((byte)column.Descriptor.Kind);
+                WriteText(header, column.Descriptor.TypeName);
+            }
+
+            output.Write(header.WrittenSpan);
+            var slot = new SlotWriter();
+            var key = new SlotWriter();
+            long written = 0;
+            table.ForEachKey(range, (keyGroup, current) =>
+            {
+                if (!table.WriteSlot(table.CurrentSlot, slot))
+                {
+                    return;
+                }
+
+                key.Reset();
+                table.KeySerializer.Serialize(in current, key);
+                Span<byte> prefix = stackalloc byte[2 * sizeof(int)];
+                BinaryPrimitives.WriteInt32LittleEndian(prefix, keyGroup);
+                BinaryPrimitives.WriteInt32LittleEndian(prefix.Slice(sizeof(int)), key.Length);
+                output.Write(prefix);
+                output.Write(key.WrittenSpan);
+                Span<byte> valueLength = stackalloc byte[sizeof(int)];
+                BinaryPrimitives.WriteInt32LittleEndian(valueLength, slot.Length);
+                output.Write(valueLength);
+                output.Write(slot.WrittenSpan);
+                written++;
+            });
+
+            Span<byte> end = stackalloc byte[sizeof(int)];
+            BinaryPrimitives.WriteInt32LittleEndian(end, EndMarker);
+            output.Write(end);
+            return written;
+        }
+
+        /// <summary>
+        /// Restores the keys of <paramref name="input"/> whose key group belongs to <paramref name="table"/>
+        /// (the others belong to other subtasks); returns the number of keys restored.
+        /// </summary>
+        /// <exception cref="StateSnapshotException">The stream is truncated or corrupt, or holds other states than the operator declares.</exception>
+        public static long Restore<TKey>(KeyedStateTable<TKey> table, Stream input)
+            where TKey : notnull
+        {
+            var reader = new StreamReaderState(input, table.OperatorId);
+            reader.ExpectMagic(Magic);
+            ushort version = reader.ReadUInt16();
+            if (version != CurrentVersion)
+            {
+                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}");
+            }
+
+            CheckStates(table, reader);
+            long restored = 0;
+            while (true)
+            {
+                int keyGroup = reader.ReadInt32();
+                if (keyGroup == EndMarker)
+                {
+                    break;
+                }
+
+                byte[] keyBytes = reader.ReadFramed();
+                byte[] slotBytes = reader.ReadFramed();
+                if (!table.KeyGroups.Contains(keyGroup))
+                {
+                    continue;
+                }
+
+                TKey key;
+                try
+                {
+                    key = table.KeySerializer.Deserialize(keyBytes);
+                }
+                catch (Exception exception)
+                {
+                    throw reader.Fail($"a key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
+                }
+
+                table.RestoreKey(keyGroup, in key, slotBytes);
+                restored++;
+            }
+
+            return restored;
+        }
+
+        private static void CheckStates<TKey>(KeyedStateTable<TKey> table, StreamReaderState reader)
+            where TKey : notnull
+        {
+            int count = reader.ReadUInt16();
+            var stored = new List<(string Name, KeyedStateKind Kind, string Type)>(count);
+            for (int i = 0; i < count; i++)
+            {
+                string name = reader.ReadText();
+                var kind = (KeyedStateKind)reader.ReadByte();
+                string type = reader.ReadText();
+                stored.Add((name, kind, type));
+            }
+
+            IReadOnlyList<StateColumn> declared = table.Columns;
+            for (int i = 0; i < Math.Max(stored.Count, declared.Count); i++)
+            {
+                string? problem = i >= stored.Count ? $"the operator declares state '{declared[i].Name}', which the snapshot does not hold"
+                    : i >= declared.Count ? $"the snapshot holds state '{stored[i].Name}', which the operator does not declare"
+                    : stored[i].Name != declared[i].Name ? $"state {i + 1} is '{stored[i].Name}' in the snapshot but '{declared[i].Name}' in the operator"
+                    : stored[i].Kind != declared[i].Descriptor.Kind || stored[i].Type != declared[i].Descriptor.TypeName
+                        ? $"state '{stored[i].Name}' is {stored[i].Kind} {stored[i].Type} in the snapshot but {declared[i].Descriptor.Kind} {declared[i].Descriptor.TypeName} in the operator"
+                        : null;
+                if (problem is not null)
+                {
+                    throw new StateSnapshotException(i < declared.Count ? declared[i].Name : stored[i].Name,
+                        $"Cannot restore the keyed state of operator '{table.OperatorId}': {problem}. Restore it into the job that wrote it.");
+                }
+            }
+        }
+
+        private static void WriteText(SlotWriter writer, string text)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            writer.WriteUInt16((ushort)bytes.Length);
+            writer.Write(bytes);
+        }
+
+        /// <summary>Reads the snapshot stream, turning truncation into a <see cref="StateSnapshotException"/>.</summary>
+        private sealed class StreamReaderState
+        {
+            private readonly Stream _input;
+            private readonly string _operatorId;
+            private readonly byte[] _scratch = new byte[8];
+
+            public StreamReaderState(Stream input, string operatorId)
+            {
+                _input = input;
+                _operatorId = operatorId;
+            }
+
+            public void ExpectMagic(ReadOnlySpan<byte> magic)
+            {
+                Span<byte> read = stackalloc byte[magic.Length];
+                Fill(read, "its header");
+                if (!read.SequenceEqual(magic))
+                {
+                    throw Fail("it does not start with WEIRKEYS (it is not a keyed state snapshot)");
+                }
+            }
+
+            public byte ReadByte()
+            {
+                Fill(_scratch.AsSpan(0, 1), "a state kind");
+                return _scratch[0];
+            }
+
+            public ushort ReadUInt16()
+            {
+                Fill(_scratch.AsSpan(0, sizeof(ushort)), "a count");
+                return BinaryPrimitives.ReadUInt16LittleEndian(_scratch);
+            }
+
+            public int ReadInt32()
+            {
+                Fill(_scratch.AsSpan(0, sizeof(int)), "a key group or length");
+                return BinaryPrimitives.ReadInt32LittleEndian(_scratch);
+            }
+
+            public string ReadText()
+            {
+                byte[] bytes = new byte[ReadUInt16()];
+                Fill(bytes, "a state's name or type");
+                return Encoding.UTF8.GetString(bytes);
+            }
+
+            public byte[] ReadFramed()
+            {
+                int length = ReadInt32();
+                if (length < 0 || length > Array.MaxLength)
+                {
+                    throw Fail($"a length is negative or too large ({length})");
+                }
+
+                byte[] bytes = new byte[length];
+                Fill(bytes, "a key or its state");
+                return bytes;
+            }
+
+            public StateSnapshotException Fail(string problem, Exception? inner = null)
+                => new("(all states)", $"Cannot restore the keyed state of operator '{_operatorId}': the snapshot is corrupt: {problem}.", inner);
+
+            private void Fill(Span<byte> buffer, string what)
+            {
+                int read = _input.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                if (read < buffer.Length)
+                {
+                    throw Fail($"it is truncated: {what} needs {buffer.Length} bytes, {read} remain");
+                }
+            }
+        }
+    }
+}
