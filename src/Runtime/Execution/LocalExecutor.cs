@@ -202,9 +202,17 @@ namespace Weir.Execution
             {
                 try
                 {
-                    if (!subtask.Run())
+                    try
                     {
-                        Volatile.Write(ref completed, false);
+                        if (!subtask.Run())
+                        {
+                            Volatile.Write(ref completed, false);
+                        }
+                    }
+                    finally
+                    {
+                        // Every kind of subtask has closed its chain by now; its state store goes here, once.
+                        subtask.Context.ReleaseResources();
                     }
                 }
                 catch (OperationCanceledException) when (abortSource.IsCancellationRequested)

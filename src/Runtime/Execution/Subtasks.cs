@@ -87,7 +87,6 @@ namespace Weir.Execution
             finally
             {
                 body.Close();
-                Context.ReleaseResources();
             }
         }
     }
@@ -148,7 +147,6 @@ namespace Weir.Execution
             finally
             {
                 body.Close();
-                Context.ReleaseResources();
             }
         }
     }
@@ -252,7 +250,6 @@ namespace Weir.Execution
                 // The event is not disposed: a sender may still set it after handing over the last
                 // end-of-input marker, and without a wait handle it holds no OS resource.
                 body.Close();
-                Context.ReleaseResources();
             }
         }
 
