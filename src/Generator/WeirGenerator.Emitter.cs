@@ -462,19 +462,13 @@ namespace Weir.Generator
                     EmitDrain(w, job, ops, position, outputs);
                     break;
                 case OperatorKind.KeyedProcess:
-                    w.WriteLine(stage);
-                    EmitSelectKey(w, op);
-                    w.WriteLine($"_processContext{i}.SetCurrentKey(in key);");
-                    EmitCollector(w, op);
-                    w.WriteLine($"_function{i}.Process(in value, _processContext{i}, ref output);");
-                    EmitDrain(w, job, ops, position, outputs);
-                    break;
                 case OperatorKind.KeyedBroadcastProcess:
                     w.WriteLine(stage);
                     EmitSelectKey(w, op);
                     w.WriteLine($"_processContext{i}.SetCurrentKey(in key);");
                     EmitCollector(w, op);
-                    w.WriteLine($"_function{i}.ProcessElement(in value, _processContext{i}, ref output);");
+                    string method = op.Kind == OperatorKind.KeyedProcess ? "Process" : "ProcessElement";
+                    w.WriteLine($"_function{i}.{method}(in value, _processContext{i}, ref output);");
                     EmitDrain(w, job, ops, position, outputs);
                     break;
                 case OperatorKind.Reduce:
