@@ -49,25 +49,20 @@ namespace Weir.State
 
             output.Write(header.WrittenSpan);
             var slot = new SlotWriter();
-            var key = new SlotWriter();
+            var entry = new SlotWriter();
             long written = 0;
-            table.ForEachKey(range, (keyGroup, current) =>
+            table.ForEachKey(range, (keyGroup, key) =>
             {
                 if (!table.WriteSlot(table.CurrentSlot, slot))
                 {
                     return;
                 }
 
-                key.Reset();
-                table.KeySerializer.Serialize(in current, key);
-                Span<byte> prefix = stackalloc byte[2 * sizeof(int)];
-                BinaryPrimitives.WriteInt32LittleEndian(prefix, keyGroup);
-                BinaryPrimitives.WriteInt32LittleEndian(prefix.Slice(sizeof(int)), key.Length);
-                output.Write(prefix);
-                output.Write(key.WrittenSpan);
-                Span<byte> valueLength = stackalloc byte[sizeof(int)];
-                BinaryPrimitives.WriteInt32LittleEndian(valueLength, slot.Length);
-                output.Write(valueLength);
+                entry.Reset();
+                entry.WriteInt32(keyGroup);
+                entry.WriteFramed(table.KeySerializer, in key);
+                entry.WriteInt32(slot.Length);
+                output.Write(entry.WrittenSpan);
                 output.Write(slot.WrittenSpan);
                 written++;
             });
