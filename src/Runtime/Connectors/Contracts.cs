@@ -1,5 +1,7 @@
 using System;
 using System.Threading;
+using Weir.Checkpointing.Coordinator;
+using Weir.Checkpointing.Snapshots;
 
 namespace Weir.Connectors
 {
@@ -55,14 +57,18 @@ namespace Weir.Connectors
     /// <summary>Where a source reader runs.</summary>
     public sealed class SourceContext
     {
-        /// <summary>Creates a context.</summary>
-        public SourceContext(string operatorId, int subtaskIndex, int parallelism, CancellationToken stopToken)
+        /// <summary>Creates a context; <paramref name="checkpoints"/> is null when the job runs without checkpoints.</summary>
+        public SourceContext(string operatorId, int subtaskIndex, int parallelism, CancellationToken stopToken, CheckpointParticipation? checkpoints = null)
         {
             OperatorId = operatorId;
             SubtaskIndex = subtaskIndex;
             Parallelism = parallelism;
             StopToken = stopToken;
+            Checkpoints = checkpoints;
         }
+
+        /// <summary>How this reader takes part in checkpoints; null when the job runs without them.</summary>
+        public CheckpointParticipation? Checkpoints { get; }
 
         /// <summary>The source's explicit operator ID.</summary>
         public string OperatorId { get; }
@@ -80,13 +86,20 @@ namespace Weir.Connectors
     /// <summary>Where a sink writer runs.</summary>
     public sealed class SinkContext
     {
-        /// <summary>Creates a context.</summary>
-        public SinkContext(string operatorId, int subtaskIndex, int parallelism)
+        /// <summary>Creates a context; <paramref name="checkpoints"/> is null when the job runs without checkpoints.</summary>
+        public SinkContext(string operatorId, int subtaskIndex, int parallelism, CheckpointParticipation? checkpoints = null)
         {
             OperatorId = operatorId;
             SubtaskIndex = subtaskIndex;
             Parallelism = parallelism;
+            Checkpoints = checkpoints;
         }
+
+        /// <summary>
+        /// How this writer takes part in checkpoints; null when the job runs without them (then
+        /// <see cref="ISinkWriter{T}.Finish"/> commits everything at the end of input).
+        /// </summary>
+        public CheckpointParticipation? Checkpoints { get; }
 
         /// <summary>The sink's explicit operator ID.</summary>
         public string OperatorId { get; }
@@ -96,5 +109,38 @@ namespace Weir.Connectors
 
         /// <summary>The sink's parallelism.</summary>
         public int Parallelism { get; }
+    }
+}
+
+namespace Weir.Connectors
+{
+    /// <summary>
+    /// How a source reader or sink writer takes part in checkpoints: it registers the state it keeps
+    /// (a reader's position, a sink's pending transactions) and is then snapshotted at every barrier,
+    /// restored before its first record, and told when checkpoints complete or are aborted.
+    /// </summary>
+    public sealed class CheckpointParticipation
+    {
+        private readonly Action<ICheckpointedState> _register;
+
+        /// <summary>Creates the participation of one subtask.</summary>
+        public CheckpointParticipation(CheckpointingMode mode, string attemptId, Action<ICheckpointedState> register)
+        {
+            Mode = mode;
+            AttemptId = attemptId;
+            _register = register;
+        }
+
+        /// <summary>The job's delivery guarantee.</summary>
+        public CheckpointingMode Mode { get; }
+
+        /// <summary>
+        /// A name unique to this run attempt of the job (letters and digits): files a writer creates
+        /// can carry it, so after a restore it can tell its own new files from a failed attempt's leftovers.
+        /// </summary>
+        public string AttemptId { get; }
+
+        /// <summary>Registers state to snapshot and restore; call it from the reader's or writer's creation.</summary>
+        public void Register(ICheckpointedState state) => _register(state ?? throw new ArgumentNullException(nameof(state)));
     }
 }
