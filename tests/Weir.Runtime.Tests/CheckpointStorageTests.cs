@@ -490,7 +490,7 @@ public sealed class CheckpointStorageTests : IDisposable
     [InlineData(JobTermination.Cancelled, false, false)]
     [InlineData(JobTermination.Cancelled, true, true)]
     [InlineData(JobTermination.Failed, false, true)]
-    [InlineData(JobTermination.Finished, true, false)]
+    [InlineData(JobTermination.Finished, false, true)]
     public void Close_keeps_or_deletes_checkpoints_by_how_the_job_ended(JobTermination termination, bool retainOnCancellation, bool kept)
     {
         CheckpointCatalog catalog = Open(retainOnCancellation: retainOnCancellation);

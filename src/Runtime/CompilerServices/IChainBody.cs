@@ -54,6 +54,8 @@ namespace Weir.CompilerServices
         private readonly Func<int, object> _outputFactory;
         private readonly State.StateBackendOptions _stateBackend;
         private readonly string? _stateRunDirectory;
+        private readonly Checkpointing.Subtasks.RestoredCheckpoint? _restored;
+        private readonly Connectors.CheckpointParticipation? _participation;
         private State.Faster.FasterSpillStore? _spillStore;
 
         internal SubtaskContext(
@@ -68,8 +70,14 @@ namespace Weir.CompilerServices
             TimeProvider clock,
             State.StateBackendOptions stateBackend,
             string? stateRunDirectory,
-            Func<int, object> outputFactory)
+            Func<int, object> outputFactory,
+            Checkpointing.Subtasks.SubtaskCheckpointer? checkpointer = null,
+            Checkpointing.Subtasks.RestoredCheckpoint? restored = null,
+            Connectors.CheckpointParticipation? participation = null)
         {
+            Checkpointer = checkpointer;
+            _restored = restored;
+            _participation = participation;
             _stateBackend = stateBackend;
             _stateRunDirectory = stateRunDirectory;
             JobName = jobName;
@@ -118,11 +126,27 @@ namespace Weir.CompilerServices
         public State.KeyedStateTable<TKey> KeyedState<TKey>(string operatorId, State.IStateSerializer<TKey> keySerializer)
             where TKey : notnull
         {
+            State.KeyedStateTable<TKey> table;
             if (_stateBackend.Kind == State.StateBackendKind.Heap)
             {
-                return new(operatorId, KeyGroupRange, keySerializer, Clock);
+                table = new(operatorId, KeyGroupRange, keySerializer, Clock);
+            }
+            else
+            {
+                table = CreateOnSpillStore(operatorId, keySerializer);
             }
 
+            if (Checkpointer is not null && (object)table is Checkpointing.Snapshots.ICheckpointedState checkpointed)
+            {
+                Checkpointer.Register(checkpointed);
+            }
+
+            return table;
+        }
+
+        private State.KeyedStateTable<TKey> CreateOnSpillStore<TKey>(string operatorId, State.IStateSerializer<TKey> keySerializer)
+            where TKey : notnull
+        {
             // One FASTER store per subtask, shared by the chain's keyed operators (their keys carry the operator's hash).
             _spillStore ??= new State.Faster.FasterSpillStore(
                 System.IO.Path.Combine(_stateRunDirectory!, $"chain-{Chain.Index}-subtask-{SubtaskIndex}"),
@@ -142,13 +166,24 @@ namespace Weir.CompilerServices
         public ILogger Logger { get; }
 
         /// <summary>The writer of one outgoing exchange edge (by the edge's index in the plan).</summary>
-        public ExchangeWriter<T> Output<T>(int edgeIndex) => (ExchangeWriter<T>)_outputFactory(edgeIndex);
+        public ExchangeWriter<T> Output<T>(int edgeIndex)
+        {
+            var writer = (ExchangeWriter<T>)_outputFactory(edgeIndex);
+            Checkpointer?.AddEmitter(writer);
+            return writer;
+        }
 
         /// <summary>A source context for the chain's source.</summary>
-        public Connectors.SourceContext SourceContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, StopToken);
+        public Connectors.SourceContext SourceContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, StopToken, _participation);
 
         /// <summary>A sink context for one of the chain's sinks.</summary>
-        public Connectors.SinkContext SinkContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism);
+        public Connectors.SinkContext SinkContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, _participation);
+
+        /// <summary>The checkpoint side of this subtask; null when the job runs without checkpoints.</summary>
+        internal Checkpointing.Subtasks.SubtaskCheckpointer? Checkpointer { get; }
+
+        /// <summary>Restores the state every operator of the chain registered (called once the chain body and source reader exist, before the first record).</summary>
+        internal void RestoreState() => Checkpointer?.Restore(_restored, MaxParallelism);
 
         /// <summary>A description of this subtask for logs and errors, e.g. "subtask 2/4 of 'counts'".</summary>
         public override string ToString() => $"subtask {SubtaskIndex + 1}/{Parallelism} of chain '{Chain.Name}'";

@@ -11,6 +11,18 @@ namespace Weir.Execution
 
         /// <summary>The sender has no more records (its input ended or the job is stopping).</summary>
         EndOfInput,
+
+        /// <summary>
+        /// A checkpoint barrier (<see cref="Batch{T}.CheckpointId"/>): every record the sender sent
+        /// before it belongs to the checkpoint, every record after it to the next.
+        /// </summary>
+        Barrier,
+
+        /// <summary>
+        /// Checkpoint <see cref="Batch{T}.CheckpointId"/> was cancelled upstream: a receiver aligning it
+        /// stops waiting for its barriers (Flink's CancelCheckpointMarker).
+        /// </summary>
+        CancelBarrier,
     }
 
     /// <summary>
@@ -33,6 +45,9 @@ namespace Weir.Execution
         /// <summary>The sending subtask's channel number at the receiving gate (for alignment).</summary>
         internal int Channel;
 
+        /// <summary>The checkpoint of a barrier or cancellation marker.</summary>
+        internal long CheckpointId;
+
         internal ReadOnlySpan<T> Records => new(Items, 0, Count);
 
         internal void Reset()
@@ -44,6 +59,7 @@ namespace Weir.Execution
 
             Count = 0;
             Kind = BatchKind.Data;
+            CheckpointId = 0;
         }
     }
 }

@@ -32,7 +32,23 @@ namespace Weir.Execution
 
         void EndOfInput();
 
+        /// <summary>Barrier of a checkpoint: the consumer has a single input, so it snapshots at once.</summary>
+        void Barrier(long checkpointId);
+
+        /// <summary>A checkpoint was cancelled upstream.</summary>
+        void CancelBarrier(long checkpointId);
+
         void Close();
+    }
+
+    /// <summary>The untyped face of an exchange writer, for checkpoint barriers.</summary>
+    internal interface IBarrierEmitter
+    {
+        /// <summary>Sends what is buffered, then a barrier to every receiver.</summary>
+        void EmitBarrier(long checkpointId);
+
+        /// <summary>Sends what is buffered, then a cancellation marker to every receiver.</summary>
+        void EmitCancelBarrier(long checkpointId);
     }
 
     /// <summary>
@@ -40,7 +56,7 @@ namespace Weir.Execution
     /// record by record and sent to the receiver's gate when full, when the sender goes idle
     /// (<see cref="Flush"/>) and at the end of input.
     /// </summary>
-    public sealed class ExchangeWriter<T>
+    public sealed class ExchangeWriter<T> : IBarrierEmitter
     {
         private readonly InputGate<T>[] _targets;
         private readonly Batch<T>?[] _current;
@@ -203,6 +219,38 @@ namespace Weir.Execution
             {
                 Batch<T> marker = _targets[i].Rent();
                 marker.Kind = BatchKind.EndOfInput;
+                Send(i, marker);
+            }
+        }
+
+        void IBarrierEmitter.EmitBarrier(long checkpointId) => EmitMarker(BatchKind.Barrier, checkpointId);
+
+        void IBarrierEmitter.EmitCancelBarrier(long checkpointId) => EmitMarker(BatchKind.CancelBarrier, checkpointId);
+
+        // Markers travel in band: buffered records go first, so a receiver sees exactly the records
+        // sent before the marker ahead of it.
+        private void EmitMarker(BatchKind kind, long checkpointId)
+        {
+            Flush();
+            if (_direct is not null)
+            {
+                if (kind == BatchKind.Barrier)
+                {
+                    _direct.Barrier(checkpointId);
+                }
+                else
+                {
+                    _direct.CancelBarrier(checkpointId);
+                }
+
+                return;
+            }
+
+            for (int i = 0; i < _targets.Length; i++)
+            {
+                Batch<T> marker = _targets[i].Rent();
+                marker.Kind = kind;
+                marker.CheckpointId = checkpointId;
                 Send(i, marker);
             }
         }

@@ -26,6 +26,7 @@ namespace Weir.Execution
         private int _count;
         private int _waitingSenders;
         private bool _receiverWaiting;
+        private bool _wakeRequested;
 
         /// <summary>Creates a gate holding at most <paramref name="capacity"/> batches of <paramref name="batchSize"/> records.</summary>
         public InputGate(int capacity, int batchSize, CancellationToken abort)
@@ -99,6 +100,21 @@ namespace Weir.Execution
             return true;
         }
 
+        /// <summary>Wakes a receiver blocked in <see cref="Take"/> (it has mail to handle) without giving it a batch.</summary>
+        internal void Wake()
+        {
+            lock (_lock)
+            {
+                _wakeRequested = true;
+                if (_receiverWaiting)
+                {
+                    Monitor.PulseAll(_lock);
+                }
+            }
+
+            Available?.Set();
+        }
+
         /// <summary>Whether a batch is waiting (a snapshot: another thread may change it at once).</summary>
         internal bool HasBatches
         {
@@ -120,15 +136,19 @@ namespace Weir.Execution
             }
         }
 
-        /// <summary>Dequeues a batch, blocking while the gate is empty; null when the job is aborting.</summary>
+        /// <summary>
+        /// Dequeues a batch, blocking while the gate is empty; null when the job is aborting or when
+        /// <see cref="Wake"/> was called (the receiver checks its mail and asks again).
+        /// </summary>
         public Batch<T>? Take()
         {
             lock (_lock)
             {
                 while (_count == 0)
                 {
-                    if (_abort.IsCancellationRequested)
+                    if (_abort.IsCancellationRequested || _wakeRequested)
                     {
+                        _wakeRequested = false;
                         return null;
                     }
 

@@ -184,6 +184,7 @@ namespace Weir.Execution
         internal override (object Writer, IDisposable Closer) CreateDirect(SubtaskContext context, int batchSize)
         {
             var consumer = new DirectConsumer(_createBody(context), context);
+            context.RestoreState();
             return (new ExchangeWriter<T>(consumer, batchSize), consumer);
         }
 
@@ -204,6 +205,11 @@ namespace Weir.Execution
             public void Flush() => _body.Flush();
 
             public void EndOfInput() => _body.EndOfInput();
+
+            // A single input: the barrier is aligned as it arrives.
+            public void Barrier(long checkpointId) => _context.Checkpointer!.Perform(checkpointId, TimeSpan.Zero);
+
+            public void CancelBarrier(long checkpointId) => _context.Checkpointer!.ForwardCancellation(checkpointId);
 
             public void Close()
             {

@@ -5,6 +5,9 @@ using System.Linq;
 using System.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Weir.Checkpointing.Coordinator;
+using Weir.Checkpointing.Storage;
+using Weir.Checkpointing.Subtasks;
 using Weir.CompilerServices;
 
 namespace Weir.Execution
@@ -16,13 +19,33 @@ namespace Weir.Execution
     /// <param name="BatchSize">Records per exchange batch.</param>
     /// <param name="Clock">Processing time for state time-to-live (null: the system clock); tests pass a fake.</param>
     /// <param name="StateBackend">Where keyed state lives (null: the heap).</param>
+    /// <param name="Checkpointing">Where and how often to checkpoint (null: no checkpoints, no recovery).</param>
     public sealed record ExecutionOptions(
         int? Parallelism = null,
         int? MaxParallelism = null,
         int GateCapacity = ExecutionDefaults.GateCapacity,
         int BatchSize = ExecutionDefaults.ExchangeBatchSize,
         TimeProvider? Clock = null,
-        State.StateBackendOptions? StateBackend = null);
+        State.StateBackendOptions? StateBackend = null,
+        CheckpointingOptions? Checkpointing = null);
+
+    /// <summary>Checkpoints of a run and recovery from them.</summary>
+    /// <param name="Directory">The checkpoint directory (the job's checkpoints go to a subdirectory named after it).</param>
+    /// <param name="Checkpoints">Interval, timeout, pauses, concurrency, tolerated failures, mode.</param>
+    /// <param name="Retention">How many completed checkpoints are kept, and whether a cancelled job keeps them.</param>
+    /// <param name="Fresh">Start without state even if the directory holds checkpoints of the job (they are deleted).</param>
+    /// <param name="Restart">
+    /// Decides, for each failure, whether the job restarts and after how long: given the failure and
+    /// how long the failed attempt ran, the delay, or null to give up (null: restart after one second, forever).
+    /// </param>
+    /// <param name="Faults">Failure injection for tests.</param>
+    public sealed record CheckpointingOptions(
+        string Directory,
+        Checkpointing.Coordinator.CheckpointOptions Checkpoints,
+        Checkpointing.Storage.CheckpointRetention? Retention = null,
+        bool Fresh = false,
+        Func<Exception, TimeSpan, TimeSpan?>? Restart = null,
+        Checkpointing.Subtasks.ICheckpointFaults? Faults = null);
 
     /// <summary>How a job run ended.</summary>
     /// <param name="JobName">The job.</param>
@@ -68,13 +91,91 @@ namespace Weir.Execution
             string? stateRunDirectory = stateBackend.Kind == State.StateBackendKind.Faster
                 ? System.IO.Path.Combine(stateBackend.RootDirectory, $"{plan.JobName}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}")
                 : null;
+
+            CheckpointCatalog? catalog = null;
+            CheckpointDriver? driver = null;
+            if (options.Checkpointing is { } checkpointing)
+            {
+                catalog = CheckpointCatalog.Open(new LocalCheckpointStorage(checkpointing.Directory), plan.JobName, checkpointing.Retention, _logger);
+                if (checkpointing.Fresh && catalog.Retained.Count > 0)
+                {
+                    catalog.DeleteAll("a fresh start was asked for (--fresh)");
+                }
+
+                // Key groups are fixed by the first run: a restore keeps the checkpoint's max parallelism.
+                if (catalog.Retained.Count > 0 && options.MaxParallelism is null && plan.MaxParallelism is null)
+                {
+                    maxParallelism = catalog.Retained[^1].Metadata.MaxParallelism;
+                }
+
+                var subtaskIds = plan.Chains.SelectMany(c => Enumerable.Range(0, parallelism[c.Info.Index]).Select(i => new SubtaskId(c.Info.Index, i)));
+                driver = new CheckpointDriver(catalog, checkpointing.Checkpoints, subtaskIds, maxParallelism, _logger, checkpointing.Faults);
+            }
+
+            Func<Exception, TimeSpan, TimeSpan?> restart = options.Checkpointing?.Restart ?? DefaultRestart;
+            var clock = Stopwatch.StartNew();
             try
             {
-                return Execute(plan, options, stop, abort, jobParallelism, parallelism, maxParallelism, stateBackend, stateRunDirectory);
+                for (int attempt = 0; ; attempt++)
+                {
+                    RestoredCheckpoint? restored = null;
+                    if (catalog?.SelectForRecovery() is { } latest)
+                    {
+                        if (latest.Metadata.MaxParallelism != maxParallelism)
+                        {
+                            throw new CheckpointRestoreException(
+                                $"Checkpoint {latest.CheckpointId} of job '{plan.JobName}' was taken with max parallelism {latest.Metadata.MaxParallelism}, but the job now runs with {maxParallelism}: key groups cannot change. Run with --max-parallelism {latest.Metadata.MaxParallelism}, or start fresh (--fresh).");
+                        }
+
+                        restored = new RestoredCheckpoint(latest, catalog);
+                        _logger.LogInformation("Job '{Job}' resumes from checkpoint {CheckpointId} in {Directory}", plan.JobName, latest.CheckpointId, options.Checkpointing!.Directory);
+                    }
+
+                    string? attemptStateDirectory = stateRunDirectory is null ? null : System.IO.Path.Combine(stateRunDirectory, $"attempt-{attempt}");
+                    var attemptClock = Stopwatch.StartNew();
+                    try
+                    {
+                        JobResult result = RunAttempt(plan, options, stop, abort, jobParallelism, parallelism, maxParallelism, stateBackend, attemptStateDirectory, driver, restored, attempt, clock);
+                        driver?.EndAttempt(result.Completed ? "the job finished" : "the job was aborted");
+                        driver?.Close(result.Completed ? JobTermination.Finished : JobTermination.Cancelled);
+                        return result;
+                    }
+                    catch (JobFailedException failure) when (driver is not null)
+                    {
+                        driver.EndAttempt(failure.InnerException?.Message ?? failure.Message);
+                        Exception cause = failure.InnerException ?? failure;
+                        TimeSpan? delay = abort.IsCancellationRequested || stop.IsCancellationRequested || cause is CheckpointRestoreException
+                            ? null
+                            : restart(cause, attemptClock.Elapsed);
+                        if (delay is not { } wait)
+                        {
+                            driver.Close(JobTermination.Failed);
+                            throw;
+                        }
+
+                        _logger.LogWarning(
+                            "Job '{Job}' failed (attempt {Attempt}): {Message} -- restarting in {Delay} ms from the latest completed checkpoint",
+                            plan.JobName, attempt + 1, cause.Message, (long)wait.TotalMilliseconds);
+                        if (WaitHandle.WaitAny([abort.WaitHandle, stop.WaitHandle], wait) != WaitHandle.WaitTimeout)
+                        {
+                            driver.Close(JobTermination.Failed);
+                            throw;
+                        }
+                    }
+                    finally
+                    {
+                        if (attemptStateDirectory is not null)
+                        {
+                            State.Faster.FasterSpillStore.DeleteDirectory(attemptStateDirectory);
+                        }
+                    }
+                }
             }
             finally
             {
-                // The stores are scratch space until checkpoints recover them: nothing in the run directory outlives the run.
+                driver?.Dispose();
+
+                // The stores are scratch space: checkpoints are what survives a run.
                 if (stateRunDirectory is not null)
                 {
                     State.Faster.FasterSpillStore.DeleteDirectory(stateRunDirectory);
@@ -82,10 +183,24 @@ namespace Weir.Execution
             }
         }
 
-        private JobResult Execute(JobPlan plan, ExecutionOptions options, CancellationToken stop, CancellationToken abort, int jobParallelism, int[] parallelism, int maxParallelism, State.StateBackendOptions stateBackend, string? stateRunDirectory)
+        // Without a restart strategy, a job with checkpoints restarts after a second, forever: a
+        // killed process would resume anyway, and a failure that repeats shows in the log each time.
+        private static TimeSpan? DefaultRestart(Exception failure, TimeSpan runDuration) => TimeSpan.FromSeconds(1);
+
+        private JobResult RunAttempt(JobPlan plan, ExecutionOptions options, CancellationToken stop, CancellationToken abort, int jobParallelism, int[] parallelism, int maxParallelism, State.StateBackendOptions stateBackend, string? stateRunDirectory, CheckpointDriver? driver, RestoredCheckpoint? restored, int attempt, Stopwatch clock)
         {
             using var abortSource = CancellationTokenSource.CreateLinkedTokenSource(abort);
             using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(stop, abortSource.Token);
+            var failures = new List<Exception>();
+            void Fail(Exception failure)
+            {
+                lock (failures)
+                {
+                    failures.Add(failure);
+                }
+
+                abortSource.Cancel();
+            }
 
             // A chain with parallelism 1 whose only input comes from a chain with parallelism 1 runs on
             // its producer's thread (it gets whole batches by a direct call): no gate, no thread hop.
@@ -128,10 +243,32 @@ namespace Weir.Execution
                 }
             }
 
+            // Files a sink creates in this attempt carry its ID, so a restore can tell them from a failed attempt's.
+            string attemptId = $"{DateTime.UtcNow:yyyyMMddHHmmss}{attempt:D2}{Guid.NewGuid().ToString("N")[..6]}";
+            var checkpointers = new List<SubtaskCheckpointer>();
             var subtasks = new List<Subtask>();
-            SubtaskContext CreateContext(ChainVertex chain, int subtaskIndex)
+            SubtaskContext CreateContext(ChainVertex chain, int subtaskIndex, SubtaskMailbox? mailbox)
             {
                 int index = chain.Info.Index;
+                SubtaskCheckpointer? checkpointer = null;
+                Connectors.CheckpointParticipation? participation = null;
+                if (driver is not null)
+                {
+                    checkpointer = new SubtaskCheckpointer(
+                        driver,
+                        new SubtaskId(index, subtaskIndex),
+                        mailbox!,
+                        chain is not ExchangeVertex,
+                        parallelism[index],
+                        KeyGroups.RangeOf(subtaskIndex, parallelism[index], maxParallelism),
+                        chain.Info.IsKeyed);
+                    participation = new Connectors.CheckpointParticipation(driver.Mode, attemptId, checkpointer.Register);
+                    lock (checkpointers)
+                    {
+                        checkpointers.Add(checkpointer);
+                    }
+                }
+
                 return new SubtaskContext(
                     plan.JobName,
                     chain.Info,
@@ -149,7 +286,8 @@ namespace Weir.Execution
                         ExchangeEdge edge = plan.Edges[edgeIndex];
                         if (directEdge[edge.To] == edge)
                         {
-                            var (writer, closer) = ((ExchangeVertex)plan.Chains[edge.To]).CreateDirect(CreateContext(plan.Chains[edge.To], 0), options.BatchSize);
+                            // Runs on this thread, so it shares this thread's mail.
+                            var (writer, closer) = ((ExchangeVertex)plan.Chains[edge.To]).CreateDirect(CreateContext(plan.Chains[edge.To], 0, mailbox), options.BatchSize);
                             lock (directClosers)
                             {
                                 directClosers.Add(closer);
@@ -159,7 +297,10 @@ namespace Weir.Execution
                         }
 
                         return CreateWriter(plan, edgeIndex, index, subtaskIndex, parallelism, maxParallelism, gates, channelOffset);
-                    });
+                    },
+                    checkpointer,
+                    restored,
+                    participation);
             }
 
             foreach (ChainVertex chain in plan.Chains)
@@ -172,31 +313,42 @@ namespace Weir.Execution
 
                 for (int i = 0; i < parallelism[index]; i++)
                 {
-                    subtasks.Add(chain.CreateSubtask(CreateContext(chain, i), gates[index]?[i]));
+                    subtasks.Add(chain.CreateSubtask(CreateContext(chain, i, driver is null ? null : new SubtaskMailbox()), gates[index]?[i]));
                 }
             }
 
-            _logger.LogInformation(
-                "Job '{Job}' starting: {Chains} chain(s), {Subtasks} subtask(s), parallelism {Parallelism}, max parallelism {MaxParallelism}",
-                plan.JobName, plan.Chains.Count, subtasks.Count, jobParallelism, maxParallelism);
-            if (stateRunDirectory is not null)
+            if (attempt == 0)
             {
                 _logger.LogInformation(
-                    "  state backend: FASTER in {Directory}, {Budget} MiB of log memory and {Keys} cached keys per keyed subtask",
-                    stateRunDirectory, stateBackend.MemoryBudgetBytes >> 20, stateBackend.CachedKeys);
-            }
-            foreach (ChainVertex chain in plan.Chains)
-            {
-                _logger.LogInformation(
-                    "  chain {Index}: {Name} x{Parallelism}{Direct}",
-                    chain.Info.Index,
-                    chain.Info.Name,
-                    parallelism[chain.Info.Index],
-                    directEdge[chain.Info.Index] is { } edge ? $" (on chain {edge.From}'s thread)" : string.Empty);
+                    "Job '{Job}' starting: {Chains} chain(s), {Subtasks} subtask(s), parallelism {Parallelism}, max parallelism {MaxParallelism}",
+                    plan.JobName, plan.Chains.Count, subtasks.Count, jobParallelism, maxParallelism);
+                if (stateRunDirectory is not null)
+                {
+                    _logger.LogInformation(
+                        "  state backend: FASTER in {Directory}, {Budget} MiB of log memory and {Keys} cached keys per keyed subtask",
+                        stateRunDirectory, stateBackend.MemoryBudgetBytes >> 20, stateBackend.CachedKeys);
+                }
+
+                if (options.Checkpointing is { } checkpointing)
+                {
+                    _logger.LogInformation(
+                        "  checkpoints: {Mode} every {Interval} into {Directory}",
+                        checkpointing.Checkpoints.Mode,
+                        checkpointing.Checkpoints.Interval is { } interval ? $"{interval.TotalMilliseconds} ms" : "(manual only)",
+                        checkpointing.Directory);
+                }
+
+                foreach (ChainVertex chain in plan.Chains)
+                {
+                    _logger.LogInformation(
+                        "  chain {Index}: {Name} x{Parallelism}{Direct}",
+                        chain.Info.Index,
+                        chain.Info.Name,
+                        parallelism[chain.Info.Index],
+                        directEdge[chain.Info.Index] is { } edge ? $" (on chain {edge.From}'s thread)" : string.Empty);
+                }
             }
 
-            var failures = new List<Exception>();
-            var clock = Stopwatch.StartNew();
             bool completed = true;
             var threads = subtasks.Select(subtask => new Thread(() =>
             {
@@ -221,12 +373,7 @@ namespace Weir.Execution
                 }
                 catch (Exception ex)
                 {
-                    lock (failures)
-                    {
-                        failures.Add(ex);
-                    }
-
-                    abortSource.Cancel();
+                    Fail(ex);
                 }
             })
             {
@@ -234,9 +381,9 @@ namespace Weir.Execution
                 IsBackground = true,
             }).ToList();
 
+            driver?.StartAttempt(checkpointers, threads.Count, restored?.CheckpointId, Fail);
             threads.ForEach(t => t.Start());
             threads.ForEach(t => t.Join());
-            clock.Stop();
             foreach (IDisposable closer in directClosers)
             {
                 closer.Dispose();

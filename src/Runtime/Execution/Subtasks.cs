@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using Weir.Checkpointing.Subtasks;
 using Weir.CompilerServices;
 using Weir.Connectors;
 
@@ -17,6 +18,23 @@ namespace Weir.Execution
 
         /// <summary>Runs until the input ends (returns true) or the job aborts (returns false); throws on failure.</summary>
         public abstract bool Run();
+
+        /// <summary>The mail of this subtask's thread; null when the job runs without checkpoints.</summary>
+        private protected SubtaskMailbox? Mailbox => Context.Checkpointer?.Mailbox;
+
+        /// <summary>
+        /// After end of input: with checkpoints, serve the thread's mail until the final checkpoint
+        /// has completed (its completion commits the sinks' last output). False when aborted.
+        /// </summary>
+        private protected bool Finish()
+        {
+            if (Context.Checkpointer is not { } checkpointer)
+            {
+                return true;
+            }
+
+            return checkpointer.Mailbox.FinishAndServe(checkpointer.Driver, Context.AbortToken);
+        }
     }
 
     /// <summary>
@@ -45,10 +63,18 @@ namespace Weir.Execution
             try
             {
                 using TReader reader = _source.CreateReader(Context.SourceContext(_sourceId));
+                Context.RestoreState();
+                SubtaskMailbox? mailbox = Mailbox;
                 var buffer = new T[ExecutionDefaults.SourceBatchSize];
                 long records = 0;
                 while (!Context.StopToken.IsCancellationRequested)
                 {
+                    if (mailbox is not null && mailbox.HasMail)
+                    {
+                        // Between batches: a trigger injects the barrier here, after every record read so far.
+                        mailbox.Drain();
+                    }
+
                     int count;
                     try
                     {
@@ -82,7 +108,7 @@ namespace Weir.Execution
                 }
 
                 body.EndOfInput();
-                return true;
+                return Finish();
             }
             finally
             {
@@ -110,39 +136,67 @@ namespace Weir.Execution
             TBody body = _createBody(Context);
             try
             {
+                Context.RestoreState();
+                SubtaskMailbox? mailbox = Mailbox;
+                var input = new AlignedGate<T>(_gate);
+                BarrierHandler? barriers = null;
+                if (Context.Checkpointer is { } checkpointer)
+                {
+                    mailbox!.Wake = _gate.Wake;
+                    barriers = new BarrierHandler(_gate.ChannelCount, checkpointer.Driver.Mode, checkpointer, input.Block, input.UnblockAll);
+                }
+
                 int open = _gate.ChannelCount;
                 long records = 0;
                 while (open > 0)
                 {
-                    Batch<T>? batch = _gate.TryTake();
+                    if (mailbox is not null && mailbox.HasMail)
+                    {
+                        mailbox.Drain();
+                    }
+
+                    Batch<T>? batch = input.TryTake();
                     if (batch is null)
                     {
                         // Going idle: push what this chain holds downstream before blocking, so output
                         // latency is bounded by input arrival, not by batch size.
                         body.Flush();
-                        batch = _gate.Take();
+                        batch = input.Take();
                         if (batch is null)
                         {
-                            return false;
+                            if (Context.AbortToken.IsCancellationRequested)
+                            {
+                                return false;
+                            }
+
+                            continue; // woken for mail
                         }
                     }
 
-                    if (batch.Kind == BatchKind.Data)
+                    switch (batch.Kind)
                     {
-                        records += batch.Count;
-                        body.ProcessBatch(batch.Records);
-                    }
-                    else
-                    {
-                        open--;
+                        case BatchKind.Data:
+                            records += batch.Count;
+                            body.ProcessBatch(batch.Records);
+                            break;
+                        case BatchKind.EndOfInput:
+                            open--;
+                            barriers?.OnEndOfInput(batch.Channel);
+                            break;
+                        case BatchKind.Barrier:
+                            barriers!.OnBarrier(batch.Channel, batch.CheckpointId);
+                            break;
+                        case BatchKind.CancelBarrier:
+                            barriers!.OnCancelBarrier(batch.CheckpointId);
+                            break;
                     }
 
-                    _gate.Recycle(batch);
+                    input.Recycle(batch);
                 }
 
                 RecordsIn = records;
                 body.EndOfInput();
-                return true;
+                return Finish();
             }
             finally
             {
@@ -187,33 +241,71 @@ namespace Weir.Execution
             TBody body = _createBody(Context);
             try
             {
+                Context.RestoreState();
+                SubtaskMailbox? mailbox = Mailbox;
+                var input1 = new AlignedGate<T1>(_gate1);
+                var input2 = new AlignedGate<T2>(_gate2);
+                int channels1 = _gate1.ChannelCount;
+                BarrierHandler? barriers = null;
+                if (Context.Checkpointer is { } checkpointer)
+                {
+                    mailbox!.Wake = () => _available.Set();
+
+                    // One aligner over both inputs: input 1's channels are numbered after input 0's.
+                    barriers = new BarrierHandler(
+                        channels1 + _gate2.ChannelCount,
+                        checkpointer.Driver.Mode,
+                        checkpointer,
+                        channel =>
+                        {
+                            if (channel < channels1)
+                            {
+                                input1.Block(channel);
+                            }
+                            else
+                            {
+                                input2.Block(channel - channels1);
+                            }
+                        },
+                        () =>
+                        {
+                            input1.UnblockAll();
+                            input2.UnblockAll();
+                        });
+                }
+
                 int open1 = _gate1.ChannelCount;
                 int open2 = _gate2.ChannelCount;
                 long records = 0;
                 bool broadcastTurn = true;
                 while (open1 > 0 || open2 > 0)
                 {
+                    if (mailbox is not null && mailbox.HasMail)
+                    {
+                        mailbox.Drain();
+                    }
+
                     // The input allowed to go first this round: input 1 while broadcast-first reading
                     // is in force, else the one whose turn it is.
                     bool onlyBroadcast = _broadcastFirst && open2 > 0;
                     bool tryBroadcast = open2 > 0 && (broadcastTurn || onlyBroadcast || open1 == 0);
-                    if (tryBroadcast && _gate2.TryTake() is { } batch2)
+                    if (tryBroadcast && input2.TryTake() is { } batch2)
                     {
-                        records += Consume(ref body, batch2, ref open2);
+                        records += Consume(ref body, input2, batch2, ref open2, barriers, channels1);
                         broadcastTurn = false;
                         continue;
                     }
 
-                    if (!onlyBroadcast && open1 > 0 && _gate1.TryTake() is { } batch1)
+                    if (!onlyBroadcast && open1 > 0 && input1.TryTake() is { } batch1)
                     {
-                        records += Consume(ref body, batch1, ref open1);
+                        records += Consume(ref body, input1, batch1, ref open1, barriers);
                         broadcastTurn = true;
                         continue;
                     }
 
-                    if (!tryBroadcast && open2 > 0 && _gate2.TryTake() is { } late2)
+                    if (!tryBroadcast && open2 > 0 && input2.TryTake() is { } late2)
                     {
-                        records += Consume(ref body, late2, ref open2);
+                        records += Consume(ref body, input2, late2, ref open2, barriers, channels1);
                         continue;
                     }
 
@@ -222,7 +314,7 @@ namespace Weir.Execution
                     // reset before the gates are checked again, so a batch sent in between sets it.
                     body.Flush();
                     _available.Reset();
-                    if ((open2 > 0 && _gate2.HasBatches) || (!onlyBroadcast && open1 > 0 && _gate1.HasBatches))
+                    if ((open2 > 0 && input2.HasBatches) || (!onlyBroadcast && open1 > 0 && input1.HasBatches) || (mailbox?.HasMail ?? false))
                     {
                         continue;
                     }
@@ -243,7 +335,7 @@ namespace Weir.Execution
                 }
 
                 body.EndOfInput();
-                return true;
+                return Finish();
             }
             finally
             {
@@ -253,37 +345,53 @@ namespace Weir.Execution
             }
         }
 
-        private long Consume(ref TBody body, Batch<T1> batch, ref int open)
+        private static long Consume(ref TBody body, AlignedGate<T1> input, Batch<T1> batch, ref int open, BarrierHandler? barriers)
         {
             int count = 0;
-            if (batch.Kind == BatchKind.Data)
+            switch (batch.Kind)
             {
-                count = batch.Count;
-                body.ProcessBatch1(batch.Records);
-            }
-            else
-            {
-                open--;
+                case BatchKind.Data:
+                    count = batch.Count;
+                    body.ProcessBatch1(batch.Records);
+                    break;
+                case BatchKind.EndOfInput:
+                    open--;
+                    barriers?.OnEndOfInput(batch.Channel);
+                    break;
+                case BatchKind.Barrier:
+                    barriers!.OnBarrier(batch.Channel, batch.CheckpointId);
+                    break;
+                case BatchKind.CancelBarrier:
+                    barriers!.OnCancelBarrier(batch.CheckpointId);
+                    break;
             }
 
-            _gate1.Recycle(batch);
+            input.Recycle(batch);
             return count;
         }
 
-        private long Consume(ref TBody body, Batch<T2> batch, ref int open)
+        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset)
         {
             int count = 0;
-            if (batch.Kind == BatchKind.Data)
+            switch (batch.Kind)
             {
-                count = batch.Count;
-                body.ProcessBatch2(batch.Records);
-            }
-            else
-            {
-                open--;
+                case BatchKind.Data:
+                    count = batch.Count;
+                    body.ProcessBatch2(batch.Records);
+                    break;
+                case BatchKind.EndOfInput:
+                    open--;
+                    barriers?.OnEndOfInput(channelOffset + batch.Channel);
+                    break;
+                case BatchKind.Barrier:
+                    barriers!.OnBarrier(channelOffset + batch.Channel, batch.CheckpointId);
+                    break;
+                case BatchKind.CancelBarrier:
+                    barriers!.OnCancelBarrier(batch.CheckpointId);
+                    break;
             }
 
-            _gate2.Recycle(batch);
+            input.Recycle(batch);
             return count;
         }
     }

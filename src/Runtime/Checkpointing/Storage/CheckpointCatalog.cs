@@ -310,13 +310,22 @@ namespace Weir.Checkpointing.Storage
                 Abort(checkpoint);
             }
 
-            bool keep = termination == JobTermination.Failed
+            bool keep = termination is JobTermination.Failed or JobTermination.Finished
                 || (termination == JobTermination.Cancelled && Retention.RetainOnCancellation);
             if (keep)
             {
                 return;
             }
 
+            DeleteAll("the job was cancelled");
+        }
+
+        /// <summary>
+        /// Deletes every checkpoint of the job (a fresh start was asked for, or a cancelled job does
+        /// not retain them), saying why in one log line.
+        /// </summary>
+        public void DeleteAll(string reason)
+        {
             lock (_lock)
             {
                 // Metadata first, newest last: a crash half-way leaves the newest checkpoint whole.
@@ -331,8 +340,9 @@ namespace Weir.Checkpointing.Storage
                 }
 
                 _retained.Clear();
+                _unusable.Clear();
                 Storage.DeleteDirectory(_jobDirectory);
-                _logger.LogInformation("Checkpoints of job '{Job}' deleted: the job {Termination}.", JobName, termination == JobTermination.Finished ? "finished" : "was cancelled");
+                _logger.LogInformation("Checkpoints of job '{Job}' deleted: {Reason}.", JobName, reason);
             }
         }
 

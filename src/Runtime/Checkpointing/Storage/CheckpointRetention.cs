@@ -20,7 +20,9 @@ namespace Weir.Checkpointing.Storage
         /// <summary>
         /// Keep the retained checkpoints when the job is cancelled (Flink's RETAIN_ON_CANCELLATION), so
         /// it can be resumed later; otherwise cancellation deletes them. A failed or killed job always
-        /// keeps them (that is what recovery is for); a finished job always deletes them.
+        /// keeps them (that is what recovery is for); so does a finished job: its final checkpoint
+        /// records every source as read to its end and every sink as committed, so running the same
+        /// command again resumes from it and writes nothing twice (start over with a fresh start).
         /// </summary>
         public bool RetainOnCancellation { get; init; }
     }
@@ -28,7 +30,7 @@ namespace Weir.Checkpointing.Storage
     /// <summary>How a job ended, which decides what <see cref="CheckpointCatalog.Close"/> keeps.</summary>
     public enum JobTermination
     {
-        /// <summary>All input was processed and committed: the checkpoints are no longer needed.</summary>
+        /// <summary>All input was processed and committed: the final checkpoint is kept, so a rerun of the same command does not repeat output.</summary>
         Finished,
 
         /// <summary>Cancelled by the user: checkpoints are kept only with <see cref="CheckpointRetention.RetainOnCancellation"/>.</summary>

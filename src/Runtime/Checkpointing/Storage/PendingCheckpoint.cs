@@ -139,6 +139,15 @@ namespace Weir.Checkpointing.Storage
 
         internal IReadOnlyCollection<string> ReferencedSharedFiles => _referencedSharedFiles;
 
+        /// <summary>Whether <paramref name="relativePath"/> is a shared file this checkpoint created (not one reused from an earlier checkpoint).</summary>
+        public bool CreatedSharedFile(string relativePath)
+        {
+            lock (_lock)
+            {
+                return _createdSharedFiles.Contains(relativePath);
+            }
+        }
+
         internal IReadOnlyCollection<string> CreatedSharedFiles => _createdSharedFiles;
 
         /// <summary>Ends the checkpoint for good and returns its operators' state, ordered for stable metadata.</summary>

@@ -1,0 +1,380 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Weir.Checkpointing.Coordinator;
+using Weir.Checkpointing.Storage;
+
+namespace Weir.Checkpointing.Subtasks
+{
+    /// <summary>
+    /// Runs a job's checkpoints: one thread feeds the <see cref="CheckpointCoordinator"/> (time,
+    /// acknowledgements, declines) and carries out its commands against the
+    /// <see cref="CheckpointCatalog"/> (begin, complete, abort) and the subtasks' mailboxes (trigger,
+    /// notify). Every coordinator call is made on that thread, so commands are carried out in the
+    /// order they were decided. It lives for the whole job, across restarts (checkpoint IDs only grow).
+    /// </summary>
+    internal sealed class CheckpointDriver : IDisposable
+    {
+        /// <summary>The name of the statistics file in the job's checkpoint directory.</summary>
+        public const string StatisticsFileName = "checkpoint-stats.json";
+
+        private static readonly TimeSpan s_longestSleep = TimeSpan.FromMilliseconds(500);
+
+        private readonly CheckpointCatalog _catalog;
+        private readonly CheckpointCoordinator _coordinator;
+        private readonly int _maxParallelism;
+        private readonly ConcurrentDictionary<long, PendingCheckpoint> _pending = new();
+        private readonly ConcurrentQueue<Func<IReadOnlyList<CheckpointCommand>>> _inputs = new();
+        private readonly AutoResetEvent _wake = new(false);
+        private readonly List<Task> _outstanding = new();
+        private readonly Thread _thread;
+        private volatile bool _disposed;
+        private volatile bool _attemptRunning;
+        private IReadOnlyList<SubtaskCheckpointer> _checkpointers = [];
+        private Action<Exception>? _failAttempt;
+        private int _threadCount;
+        private int _finishedThreads;
+        private bool _allFinished;
+        private long _finalFromId = long.MaxValue;
+
+        public CheckpointDriver(CheckpointCatalog catalog, CheckpointOptions options, IEnumerable<SubtaskId> subtasks, int maxParallelism, ILogger logger, ICheckpointFaults? faults)
+        {
+            _catalog = catalog;
+            _coordinator = new CheckpointCoordinator(options, subtasks);
+            _maxParallelism = maxParallelism;
+            Logger = logger;
+            Faults = faults;
+            _thread = new Thread(Loop) { Name = "weir: checkpoint coordinator", IsBackground = true };
+            _thread.Start();
+        }
+
+        public ILogger Logger { get; }
+
+        /// <summary>Aligned (exactly-once) or not (at-least-once).</summary>
+        public CheckpointingMode Mode => _coordinator.Options.Mode;
+
+        public ICheckpointFaults? Faults { get; }
+
+        public CheckpointCatalog Catalog => _catalog;
+
+        /// <summary>The coordinator's statistics now.</summary>
+        public CheckpointStatistics Statistics() => _coordinator.Statistics();
+
+        /// <summary>
+        /// A run attempt starts: its subtasks (restored from <paramref name="restoredId"/>, if any)
+        /// take part from now on. <paramref name="failAttempt"/> fails the attempt when too many
+        /// checkpoints failed in a row.
+        /// </summary>
+        public void StartAttempt(IReadOnlyList<SubtaskCheckpointer> checkpointers, int threadCount, long? restoredId, Action<Exception> failAttempt)
+        {
+            Post(() =>
+            {
+                _checkpointers = checkpointers;
+                _threadCount = threadCount;
+                _finishedThreads = 0;
+                _allFinished = false;
+                Volatile.Write(ref _finalFromId, long.MaxValue);
+                _failAttempt = failAttempt;
+                _attemptRunning = true;
+
+                // IDs continue above every ID the directory has seen, even those of checkpoints that
+                // never completed, so a new checkpoint never reuses a leftover's directory.
+                long floor = Math.Max(restoredId ?? 0, _catalog.NextCheckpointId - 1);
+                long? resumeAbove = floor > 0 ? floor : null;
+                return _coordinator.State == CoordinatorState.Created
+                    ? _coordinator.Start(resumeAbove)
+                    : _coordinator.JobRestarted(resumeAbove);
+            });
+        }
+
+        /// <summary>
+        /// The attempt's threads have all ended (finished, failed or aborted): pending checkpoints are
+        /// aborted and their asynchronous writes awaited, so the next attempt starts clean.
+        /// </summary>
+        public void EndAttempt(string reason)
+        {
+            using var processed = new ManualResetEventSlim(false);
+            Post(() =>
+            {
+                _attemptRunning = false;
+                _checkpointers = [];
+                IReadOnlyList<CheckpointCommand> commands = _coordinator.State == CoordinatorState.Running
+                    ? _coordinator.JobFailed(reason)
+                    : [];
+                processed.Set();
+                return commands;
+            });
+            processed.Wait(TimeSpan.FromSeconds(30));
+            Task[] outstanding;
+            lock (_outstanding)
+            {
+                outstanding = _outstanding.ToArray();
+                _outstanding.Clear();
+            }
+
+            // A snapshot thread still writing must not race the next attempt's restore; its late
+            // acknowledgement is discarded by the coordinator.
+            Task.WaitAll(outstanding.Select(t => t.ContinueWith(static _ => { }, TaskScheduler.Default)).ToArray(), TimeSpan.FromSeconds(30));
+            foreach (PendingCheckpoint pending in _pending.Values)
+            {
+                _catalog.Abort(pending);
+            }
+
+            _pending.Clear();
+        }
+
+        /// <summary>A processing thread's input ended; when every thread's has, the final checkpoint is triggered.</summary>
+        public void OnThreadFinished()
+        {
+            if (Interlocked.Increment(ref _finishedThreads) == _threadCount)
+            {
+                Post(() =>
+                {
+                    _allFinished = true;
+                    Logger.LogInformation("All input of job '{Job}' is processed: taking the final checkpoint, whose completion commits the output.", _catalog.JobName);
+                    return _coordinator.TriggerManually();
+                });
+            }
+        }
+
+        /// <summary>Whether a completed checkpoint was triggered after every subtask finished (it commits the last output and ends the job).</summary>
+        public bool IsFinalCheckpoint(long checkpointId) => checkpointId >= Volatile.Read(ref _finalFromId);
+
+        public PendingCheckpoint? Pending(long checkpointId) => _pending.GetValueOrDefault(checkpointId);
+
+        public void Acknowledge(long checkpointId, SubtaskId subtask, SubtaskSnapshotReport report)
+            => Post(() => _coordinator.Acknowledge(checkpointId, subtask, report));
+
+        public void Decline(long checkpointId, SubtaskId subtask, CheckpointDeclineReason reason, string message)
+            => Post(() => _coordinator.Decline(checkpointId, subtask, reason, message));
+
+        /// <summary>Asks for a checkpoint now (a user's request).</summary>
+        public void TriggerManually() => Post(() => _coordinator.TriggerManually());
+
+        public void Track(Task asyncPhase)
+        {
+            lock (_outstanding)
+            {
+                _outstanding.RemoveAll(t => t.IsCompleted);
+                _outstanding.Add(asyncPhase);
+            }
+        }
+
+        /// <summary>Ends the job's use of the checkpoint directory (see <see cref="CheckpointCatalog.Close"/>).</summary>
+        public void Close(JobTermination termination)
+        {
+            Dispose();
+            _catalog.Close(termination);
+        }
+
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _wake.Set();
+            _thread.Join();
+        }
+
+        private void Post(Func<IReadOnlyList<CheckpointCommand>> input)
+        {
+            _inputs.Enqueue(input);
+            _wake.Set();
+        }
+
+        private void Loop()
+        {
+            while (!_disposed)
+            {
+                try
+                {
+                    while (_inputs.TryDequeue(out Func<IReadOnlyList<CheckpointCommand>>? input))
+                    {
+                        Execute(input());
+                    }
+
+                    if (_attemptRunning)
+                    {
+                        Execute(_coordinator.Tick());
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // A bug or an unusable directory: fail the attempt rather than leave the job without checkpoints.
+                    Logger.LogError(ex, "The checkpoint coordinator failed: {Message}", ex.Message);
+                    _failAttempt?.Invoke(ex);
+                }
+
+                TimeSpan delay = (_attemptRunning ? _coordinator.DelayUntilNextTick() : null) ?? s_longestSleep;
+                _wake.WaitOne(delay < s_longestSleep ? delay : s_longestSleep);
+            }
+        }
+
+        private void Execute(IReadOnlyList<CheckpointCommand> commands)
+        {
+            foreach (CheckpointCommand command in commands)
+            {
+                switch (command)
+                {
+                    case InjectBarrier inject:
+                        Inject(inject);
+                        break;
+                    case FinalizeCheckpoint finalize:
+                        Execute(Finalize(finalize.CheckpointId));
+                        break;
+                    case NotifyCheckpointComplete complete:
+                        Faults?.BeforeNotifyComplete(complete.CheckpointId);
+                        PostToAll(MailKind.Complete, complete.CheckpointId);
+                        break;
+                    case NotifyCheckpointAborted aborted:
+                        OnAborted(aborted);
+                        break;
+                    case DiscardLateSnapshot:
+                        break; // its pending checkpoint was already aborted, which deleted what it wrote
+                    case FailJob fail:
+                        _failAttempt?.Invoke(new CheckpointFailureException(fail.Reason));
+                        break;
+                }
+            }
+        }
+
+        private void Inject(InjectBarrier inject)
+        {
+            if (_allFinished && Volatile.Read(ref _finalFromId) == long.MaxValue)
+            {
+                Volatile.Write(ref _finalFromId, inject.CheckpointId);
+            }
+
+            _pending[inject.CheckpointId] = _catalog.BeginCheckpoint(inject.CheckpointId, inject.Timestamp);
+            PostToAll(MailKind.Trigger, inject.CheckpointId);
+        }
+
+        private IReadOnlyList<CheckpointCommand> Finalize(long checkpointId)
+        {
+            if (!_pending.TryRemove(checkpointId, out PendingCheckpoint? pending))
+            {
+                return _coordinator.MarkFinalizeFailed(checkpointId, "its state files were already discarded");
+            }
+
+            try
+            {
+                Faults?.BeforeMetadata(checkpointId);
+                _catalog.Complete(pending, _maxParallelism);
+            }
+            catch (Exception ex)
+            {
+                _catalog.Abort(pending);
+                Logger.LogWarning(ex, "Checkpoint {CheckpointId} of job '{Job}' could not be completed: {Message}", checkpointId, _catalog.JobName, ex.Message);
+                return _coordinator.MarkFinalizeFailed(checkpointId, ex.Message);
+            }
+
+            IReadOnlyList<CheckpointCommand> commands = _coordinator.MarkCompleted(checkpointId);
+            CheckpointStatistics statistics = _coordinator.Statistics();
+            if (statistics.LatestCompleted is { } summary && summary.Id == checkpointId)
+            {
+                Logger.LogInformation(
+                    "Checkpoint {CheckpointId} completed in {Duration} ms: {Written} bytes written, full state {Full} bytes, sync pause at most {Sync:F2} ms, alignment at most {Alignment:F2} ms, async write at most {Async} ms",
+                    checkpointId,
+                    (long)(summary.EndToEndDuration ?? TimeSpan.Zero).TotalMilliseconds,
+                    summary.BytesWritten,
+                    summary.FullStateSize,
+                    summary.MaxSyncDuration.TotalMilliseconds,
+                    summary.MaxAlignmentDuration.TotalMilliseconds,
+                    (long)summary.MaxAsyncDuration.TotalMilliseconds);
+            }
+
+            WriteStatistics(statistics);
+            return commands;
+        }
+
+        private void OnAborted(NotifyCheckpointAborted aborted)
+        {
+            if (_pending.TryRemove(aborted.CheckpointId, out PendingCheckpoint? pending))
+            {
+                _catalog.Abort(pending);
+            }
+
+            if (aborted.Reason is CheckpointAbortReason.Subsumed or CheckpointAbortReason.JobFailed)
+            {
+                Logger.LogInformation("Checkpoint {CheckpointId} aborted ({Reason}): {Detail}", aborted.CheckpointId, aborted.Reason, aborted.Detail);
+            }
+            else
+            {
+                Logger.LogWarning("Checkpoint {CheckpointId} aborted ({Reason}): {Detail}", aborted.CheckpointId, aborted.Reason, aborted.Detail);
+            }
+
+            PostToAll(MailKind.Aborted, aborted.CheckpointId);
+            WriteStatistics(_coordinator.Statistics());
+            if (_allFinished && _attemptRunning && _coordinator.State == CoordinatorState.Running && _coordinator.InFlightCount == 0)
+            {
+                // The job can only end with a completed final checkpoint: ask for another.
+                Volatile.Write(ref _finalFromId, long.MaxValue);
+                Execute(_coordinator.TriggerManually());
+            }
+        }
+
+        private void PostToAll(MailKind kind, long checkpointId)
+        {
+            foreach (SubtaskCheckpointer checkpointer in _checkpointers)
+            {
+                checkpointer.Mailbox.Post(new Mail(kind, checkpointId, checkpointer));
+            }
+        }
+
+        private void WriteStatistics(CheckpointStatistics statistics)
+        {
+            try
+            {
+                _catalog.Storage.PublishAtomically(_catalog.StoragePath(StatisticsFileName), Encoding.UTF8.GetBytes(statistics.ToJson()));
+            }
+            catch (Exception ex)
+            {
+                // Statistics are a report, not state: a failed write must not fail checkpoints.
+                Logger.LogWarning(ex, "Checkpoint statistics could not be written: {Message}", ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Too many checkpoints failed in a row (more than the tolerated number): the job fails.</summary>
+    public sealed class CheckpointFailureException : Exception
+    {
+        /// <summary>Creates the exception.</summary>
+        public CheckpointFailureException(string message)
+            : base(message)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Failure injection for fault-tolerance tests: each hook may throw to simulate a failure at that
+    /// point of a checkpoint. Production runs pass none.
+    /// </summary>
+    public interface ICheckpointFaults
+    {
+        /// <summary>On the subtask's thread, before its state is captured.</summary>
+        void DuringSyncPhase(SubtaskId subtask, long checkpointId);
+
+        /// <summary>On the subtask's thread, after its state is captured and its barrier sent.</summary>
+        void AfterSyncPhase(SubtaskId subtask, long checkpointId);
+
+        /// <summary>On the snapshot thread, before the subtask's state files are written.</summary>
+        void DuringAsyncPhase(SubtaskId subtask, long checkpointId);
+
+        /// <summary>On the coordinator's thread, before the checkpoint's metadata is written.</summary>
+        void BeforeMetadata(long checkpointId);
+
+        /// <summary>
+        /// On the coordinator's thread, after the checkpoint's metadata is durable and before any
+        /// subtask is told (between a sink's pre-commit and its commit).
+        /// </summary>
+        void BeforeNotifyComplete(long checkpointId);
+    }
+}
