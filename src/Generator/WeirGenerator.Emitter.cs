@@ -338,7 +338,7 @@ namespace Weir.Generator
                     case OperatorKind.KeyedBroadcastProcess:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
                         w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
-                        w.WriteLine($"_broadcastStates{i} = new {Rt}.State.BroadcastStateSet({id});");
+                        w.WriteLine($"_broadcastStates{i} = context.BroadcastStates({id});");
                         w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
                         w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         foreach (StateFieldModel state in op.States)

@@ -155,6 +155,15 @@ namespace Weir.CompilerServices
             return new(operatorId, KeyGroupRange, keySerializer, Clock, _spillStore);
         }
 
+        /// <summary>Creates the broadcast states of one of this chain's broadcast-connected operators on this subtask (checkpointed with it).</summary>
+        /// <param name="operatorId">The operator's explicit ID.</param>
+        public State.BroadcastStateSet BroadcastStates(string operatorId)
+        {
+            var states = new State.BroadcastStateSet(operatorId);
+            Checkpointer?.Register(new Checkpointing.Snapshots.OperatorStateCheckpoint(operatorId, "broadcast", () => states.States));
+            return states;
+        }
+
         /// <summary>Releases what the subtask's state holds (the FASTER store's files and memory); called once the chain is closed.</summary>
         internal void ReleaseResources()
         {
