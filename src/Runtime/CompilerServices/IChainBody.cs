@@ -191,6 +191,18 @@ namespace Weir.CompilerServices
         /// <summary>The checkpoint side of this subtask; null when the job runs without checkpoints.</summary>
         internal Checkpointing.Subtasks.SubtaskCheckpointer? Checkpointer { get; }
 
+        /// <summary>Where the subtask reports entering and leaving batches, for stall detection; null when that is off.</summary>
+        internal Recovery.SubtaskProgress? Progress { get; private set; }
+
+        /// <summary>The subtask's slot in <see cref="Progress"/>.</summary>
+        internal int ProgressSlot { get; private set; }
+
+        internal void TrackProgress(Recovery.SubtaskProgress progress, int slot)
+        {
+            Progress = progress;
+            ProgressSlot = slot;
+        }
+
         /// <summary>Restores the state every operator of the chain registered (called once the chain body and source reader exist, before the first record).</summary>
         internal void RestoreState() => Checkpointer?.Restore(_restored, MaxParallelism);
 

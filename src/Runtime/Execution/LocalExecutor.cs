@@ -20,6 +20,7 @@ namespace Weir.Execution
     /// <param name="Clock">Processing time for state time-to-live (null: the system clock); tests pass a fake.</param>
     /// <param name="StateBackend">Where keyed state lives (null: the heap).</param>
     /// <param name="Checkpointing">Where and how often to checkpoint (null: no checkpoints, no recovery).</param>
+    /// <param name="StallDetection">Fail the job when a subtask stays inside one batch of user code longer than a timeout (null: off, as in Flink).</param>
     public sealed record ExecutionOptions(
         int? Parallelism = null,
         int? MaxParallelism = null,
@@ -27,24 +28,22 @@ namespace Weir.Execution
         int BatchSize = ExecutionDefaults.ExchangeBatchSize,
         TimeProvider? Clock = null,
         State.StateBackendOptions? StateBackend = null,
-        CheckpointingOptions? Checkpointing = null);
+        CheckpointingOptions? Checkpointing = null,
+        Recovery.StallDetectionOptions? StallDetection = null);
 
     /// <summary>Checkpoints of a run and recovery from them.</summary>
     /// <param name="Directory">The checkpoint directory (the job's checkpoints go to a subdirectory named after it).</param>
     /// <param name="Checkpoints">Interval, timeout, pauses, concurrency, tolerated failures, mode.</param>
     /// <param name="Retention">How many completed checkpoints are kept, and whether a cancelled job keeps them.</param>
     /// <param name="Fresh">Start without state even if the directory holds checkpoints of the job (they are deleted).</param>
-    /// <param name="Restart">
-    /// Decides, for each failure, whether the job restarts and after how long: given the failure and
-    /// how long the failed attempt ran, the delay, or null to give up (null: restart after one second, forever).
-    /// </param>
+    /// <param name="Restart">What to do when the job fails (null: Flink's default with checkpoints, exponential delay).</param>
     /// <param name="Faults">Failure injection for tests.</param>
     public sealed record CheckpointingOptions(
         string Directory,
         Checkpointing.Coordinator.CheckpointOptions Checkpoints,
         Checkpointing.Storage.CheckpointRetention? Retention = null,
         bool Fresh = false,
-        Func<Exception, TimeSpan, TimeSpan?>? Restart = null,
+        Recovery.RestartStrategyOptions? Restart = null,
         Checkpointing.Subtasks.ICheckpointFaults? Faults = null);
 
     /// <summary>How a job run ended.</summary>
@@ -112,7 +111,7 @@ namespace Weir.Execution
                 driver = new CheckpointDriver(catalog, checkpointing.Checkpoints, subtaskIds, maxParallelism, _logger, checkpointing.Faults);
             }
 
-            Func<Exception, TimeSpan, TimeSpan?> restart = options.Checkpointing?.Restart ?? DefaultRestart;
+            Recovery.RestartStrategy restart = (options.Checkpointing?.Restart ?? Recovery.RestartStrategyOptions.DefaultFor(checkpointingEnabled: true)).CreateStrategy();
             var clock = Stopwatch.StartNew();
             try
             {
@@ -144,14 +143,22 @@ namespace Weir.Execution
                     {
                         driver.EndAttempt(failure.InnerException?.Message ?? failure.Message);
                         Exception cause = failure.InnerException ?? failure;
-                        TimeSpan? delay = abort.IsCancellationRequested || stop.IsCancellationRequested || cause is CheckpointRestoreException
-                            ? null
-                            : restart(cause, attemptClock.Elapsed);
-                        if (delay is not { } wait)
+                        if (abort.IsCancellationRequested || stop.IsCancellationRequested || cause is CheckpointRestoreException)
                         {
+                            // Stopped or aborted by the user, or a restore that would fail the same way again.
                             driver.Close(JobTermination.Failed);
                             throw;
                         }
+
+                        Recovery.RestartDecision decision = restart.OnFailure(cause, attemptClock.Elapsed);
+                        if (!decision.Restart)
+                        {
+                            _logger.LogError("Job '{Job}' is not restarted: {Reason}", plan.JobName, decision.GiveUpReason);
+                            driver.Close(JobTermination.Failed);
+                            throw;
+                        }
+
+                        TimeSpan wait = decision.Delay;
 
                         _logger.LogWarning(
                             "Job '{Job}' failed (attempt {Attempt}): {Message} -- restarting in {Delay} ms from the latest completed checkpoint",
@@ -182,10 +189,6 @@ namespace Weir.Execution
                 }
             }
         }
-
-        // Without a restart strategy, a job with checkpoints restarts after a second, forever: a
-        // killed process would resume anyway, and a failure that repeats shows in the log each time.
-        private static TimeSpan? DefaultRestart(Exception failure, TimeSpan runDuration) => TimeSpan.FromSeconds(1);
 
         private JobResult RunAttempt(JobPlan plan, ExecutionOptions options, CancellationToken stop, CancellationToken abort, int jobParallelism, int[] parallelism, int maxParallelism, State.StateBackendOptions stateBackend, string? stateRunDirectory, CheckpointDriver? driver, RestoredCheckpoint? restored, int attempt, Stopwatch clock)
         {
@@ -381,9 +384,36 @@ namespace Weir.Execution
                 IsBackground = true,
             }).ToList();
 
+            Recovery.StallDetectionOptions stall = options.StallDetection ?? Recovery.StallDetectionOptions.Disabled;
+            Recovery.SubtaskProgress? progress = null;
+            if (stall.Enabled)
+            {
+                progress = new Recovery.SubtaskProgress(subtasks.Select(t => new SubtaskId(t.Context.Chain.Index, t.Context.SubtaskIndex)).ToArray());
+                for (int i = 0; i < subtasks.Count; i++)
+                {
+                    subtasks[i].Context.TrackProgress(progress, i);
+                }
+            }
+
             driver?.StartAttempt(checkpointers, threads.Count, restored?.CheckpointId, Fail);
             threads.ForEach(t => t.Start());
-            threads.ForEach(t => t.Join());
+            bool stalled = false;
+            foreach (Thread thread in threads)
+            {
+                while (!thread.Join(progress is null ? Timeout.InfiniteTimeSpan : stall.CheckInterval))
+                {
+                    if (stalled)
+                    {
+                        break; // a thread stuck in user code cannot be stopped: it is left behind (it is a background thread)
+                    }
+
+                    if (progress!.FindStalled(progress.Now, stall.Timeout) is { } stuck)
+                    {
+                        Fail(new Recovery.SubtaskStalledException(stuck, stall.Timeout));
+                        stalled = true;
+                    }
+                }
+            }
             foreach (IDisposable closer in directClosers)
             {
                 closer.Dispose();

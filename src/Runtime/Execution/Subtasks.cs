@@ -88,7 +88,9 @@ namespace Weir.Execution
                     if (count > 0)
                     {
                         records += count;
+                        Context.Progress?.EnterBatch(Context.ProgressSlot);
                         body.ProcessBatch(new ReadOnlySpan<T>(buffer, 0, count));
+                        Context.Progress?.LeaveBatch(Context.ProgressSlot);
                     }
                     else if (count < 0)
                     {
@@ -177,7 +179,9 @@ namespace Weir.Execution
                     {
                         case BatchKind.Data:
                             records += batch.Count;
+                            Context.Progress?.EnterBatch(Context.ProgressSlot);
                             body.ProcessBatch(batch.Records);
+                            Context.Progress?.LeaveBatch(Context.ProgressSlot);
                             break;
                         case BatchKind.EndOfInput:
                             open--;
@@ -291,21 +295,21 @@ namespace Weir.Execution
                     bool tryBroadcast = open2 > 0 && (broadcastTurn || onlyBroadcast || open1 == 0);
                     if (tryBroadcast && input2.TryTake() is { } batch2)
                     {
-                        records += Consume(ref body, input2, batch2, ref open2, barriers, channels1);
+                        records += Consume(ref body, input2, batch2, ref open2, barriers, channels1, Context);
                         broadcastTurn = false;
                         continue;
                     }
 
                     if (!onlyBroadcast && open1 > 0 && input1.TryTake() is { } batch1)
                     {
-                        records += Consume(ref body, input1, batch1, ref open1, barriers);
+                        records += Consume(ref body, input1, batch1, ref open1, barriers, Context);
                         broadcastTurn = true;
                         continue;
                     }
 
                     if (!tryBroadcast && open2 > 0 && input2.TryTake() is { } late2)
                     {
-                        records += Consume(ref body, input2, late2, ref open2, barriers, channels1);
+                        records += Consume(ref body, input2, late2, ref open2, barriers, channels1, Context);
                         continue;
                     }
 
@@ -345,14 +349,16 @@ namespace Weir.Execution
             }
         }
 
-        private static long Consume(ref TBody body, AlignedGate<T1> input, Batch<T1> batch, ref int open, BarrierHandler? barriers)
+        private static long Consume(ref TBody body, AlignedGate<T1> input, Batch<T1> batch, ref int open, BarrierHandler? barriers, SubtaskContext context)
         {
             int count = 0;
             switch (batch.Kind)
             {
                 case BatchKind.Data:
                     count = batch.Count;
+                    context.Progress?.EnterBatch(context.ProgressSlot);
                     body.ProcessBatch1(batch.Records);
+                    context.Progress?.LeaveBatch(context.ProgressSlot);
                     break;
                 case BatchKind.EndOfInput:
                     open--;
@@ -370,14 +376,16 @@ namespace Weir.Execution
             return count;
         }
 
-        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset)
+        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset, SubtaskContext context)
         {
             int count = 0;
             switch (batch.Kind)
             {
                 case BatchKind.Data:
                     count = batch.Count;
+                    context.Progress?.EnterBatch(context.ProgressSlot);
                     body.ProcessBatch2(batch.Records);
+                    context.Progress?.LeaveBatch(context.ProgressSlot);
                     break;
                 case BatchKind.EndOfInput:
                     open--;

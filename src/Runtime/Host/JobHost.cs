@@ -71,6 +71,13 @@ namespace Weir.Hosting
                 DefaultValueFactory = _ => State.StateBackendOptions.DefaultCachedKeys,
             };
 
+            var checkpoints = new CheckpointCommandLine();
+            var stallTimeout = new Option<TimeSpan?>("--stall-timeout")
+            {
+                Description = "Fail the job (and restart it, with checkpoints) when a subtask stays inside user code for longer than this, e.g. 30s, 5m. Default: off.",
+                CustomParser = result => CommandLineValues.ParseDuration(result),
+            };
+
             var run = new Command("run", $"Run the job '{job.Name}' in this process.");
             run.Options.Add(parallelism);
             run.Options.Add(maxParallelism);
@@ -78,6 +85,8 @@ namespace Weir.Hosting
             run.Options.Add(stateDirectory);
             run.Options.Add(stateMemory);
             run.Options.Add(stateCachedKeys);
+            checkpoints.AddTo(run);
+            run.Options.Add(stallTimeout);
             run.Options.Add(logLevel);
             var parameterOptions = new List<(JobParameter Parameter, Option Option)>();
             foreach (JobParameter parameter in job.Parameters)
@@ -114,6 +123,8 @@ namespace Weir.Hosting
                 {
                     result.AddError($"--state-cached-keys must be at least 1 (got {result.GetValue(stateCachedKeys)}).");
                 }
+
+                checkpoints.Validate(result);
             });
 
             run.SetAction(result =>
@@ -130,7 +141,12 @@ namespace Weir.Hosting
                     result.GetValue(stateDirectory),
                     memoryBudget,
                     result.GetValue(stateCachedKeys));
-                var options = new ExecutionOptions(result.GetValue(parallelism), result.GetValue(maxParallelism), StateBackend: backend);
+                var options = new ExecutionOptions(
+                    result.GetValue(parallelism),
+                    result.GetValue(maxParallelism),
+                    StateBackend: backend,
+                    Checkpointing: checkpoints.Read(result),
+                    StallDetection: result.GetValue(stallTimeout) is { } stall ? Recovery.StallDetectionOptions.After(stall) : null);
                 return RunInProcess(job, arguments, options, result.GetValue(logLevel));
             });
 
