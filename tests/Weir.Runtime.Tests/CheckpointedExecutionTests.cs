@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using Weir.Checkpointing.Coordinator;
 using Weir.Checkpointing.Storage;
 using Weir.Execution;
@@ -40,5 +41,39 @@ public sealed class CheckpointedExecutionTests : IDisposable
         CheckpointStatistics statistics = CheckpointStatistics.FromJson(File.ReadAllText(Path.Combine(_root, ExchangesJob.JobName, "checkpoint-stats.json")));
         Assert.Equal(final.CheckpointId, statistics.LatestCompleted!.Id);
         Assert.Equal(statistics.LatestCompleted.TotalSubtasks, statistics.LatestCompleted.AcknowledgedSubtasks);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_stopped_job_resumes_its_sources_and_keyed_state_from_its_final_checkpoint(int parallelism)
+    {
+        var checkpointing = new CheckpointingOptions(_root, new CheckpointOptions { Interval = TimeSpan.FromMilliseconds(30) });
+        var options = new ExecutionOptions(Parallelism: parallelism, Checkpointing: checkpointing);
+        var all = new System.Collections.Generic.List<SensorTotal>();
+        for (int run = 0; run < 3; run++)
+        {
+            UnboundedJob.Output.Clear();
+            using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
+            JobResult result = new LocalExecutor().Execute(UnboundedJob.CreatePlan(), options, stop.Token);
+            Assert.True(result.Completed);
+            SensorTotal[] output = UnboundedJob.Output.ToArray();
+            Assert.NotEmpty(output);
+            all.AddRange(output);
+        }
+
+        // Sensor s gets values s, s + 100, s + 200, ... from one source subtask, in order; across the
+        // three runs its running count goes 1, 2, ..., n once each and its totals follow.
+        foreach (IGrouping<long, SensorTotal> sensor in all.GroupBy(t => t.Sensor))
+        {
+            long s = sensor.Key;
+            SensorTotal[] ordered = sensor.OrderBy(t => t.Count).ToArray();
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                long c = i + 1;
+                Assert.Equal(c, ordered[i].Count);
+                Assert.Equal((c * s) + (100 * c * (c - 1) / 2), ordered[i].Total);
+            }
+        }
     }
 }

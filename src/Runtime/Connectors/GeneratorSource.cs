@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using Weir.State;
 
 namespace Weir.Connectors
 {
@@ -41,12 +42,103 @@ namespace Weir.Connectors
             if (_count is not long count)
             {
                 // Unbounded: subtask i generates indices i, i + p, i + 2p, ...
-                return new GeneratorReader<T, TGenerator>(_generator, context.SubtaskIndex, long.MaxValue, context.Parallelism);
+                return new GeneratorReader<T, TGenerator>(_generator, new IndexRange(context.SubtaskIndex, long.MaxValue, context.Parallelism), context);
             }
 
             long start = count * context.SubtaskIndex / context.Parallelism;
             long end = count * (context.SubtaskIndex + 1) / context.Parallelism;
-            return new GeneratorReader<T, TGenerator>(_generator, start, end, 1);
+            return new GeneratorReader<T, TGenerator>(_generator, new IndexRange(start, end, 1), context);
+        }
+    }
+
+    /// <summary>
+    /// Indices a reader still has to read: <see cref="Next"/>, <see cref="Next"/> + <see cref="Step"/>,
+    /// ... below <see cref="End"/>. A reader's checkpointed position is its list of ranges.
+    /// </summary>
+    /// <param name="Next">The next index to read.</param>
+    /// <param name="End">The first index not to read (exclusive bound).</param>
+    /// <param name="Step">The distance between indices.</param>
+    public readonly record struct IndexRange(long Next, long End, long Step)
+    {
+        /// <summary>Whether no index is left.</summary>
+        public bool IsDone => Next >= End;
+    }
+
+    /// <summary>
+    /// The positions of an index-based reader (generator or array) as checkpointed operator state: an
+    /// even-split list of <see cref="IndexRange"/>s, so a restore at another parallelism hands every
+    /// unread index to exactly one new subtask.
+    /// </summary>
+    internal sealed class IndexRangePositions
+    {
+        private readonly OperatorListState<IndexRange> _state = new("positions", new IndexRangeSerializer());
+        private IndexRange[] _ranges;
+        private int _current;
+
+        public IndexRangePositions(IndexRange initial, SourceContext context)
+        {
+            _ranges = [initial];
+            context.Checkpoints?.Register(new Checkpointing.Snapshots.OperatorStateCheckpoint(
+                context.OperatorId,
+                "source",
+                () =>
+                {
+                    _state.Update(_ranges);
+                    return [_state];
+                },
+                () =>
+                {
+                    _ranges = _state.Items.ToArray();
+                    _current = 0;
+                }));
+        }
+
+        /// <summary>
+        /// The range to read next, or false when all are done. Ranges take turns batch by batch, so
+        /// an unbounded range does not starve one restored next to it.
+        /// </summary>
+        public bool TryCurrent(out int index)
+        {
+            for (int tried = 0; tried < _ranges.Length; tried++)
+            {
+                index = (_current + tried) % _ranges.Length;
+                if (!_ranges[index].IsDone)
+                {
+                    _current = (index + 1) % _ranges.Length;
+                    return true;
+                }
+            }
+
+            index = -1;
+            return false;
+        }
+
+        public ref IndexRange this[int index] => ref _ranges[index];
+
+        /// <summary>Three little-endian longs: a fixed layout, no reflection (Native AOT).</summary>
+        private sealed class IndexRangeSerializer : IStateSerializer<IndexRange>
+        {
+            public void Serialize(in IndexRange value, System.Buffers.IBufferWriter<byte> output)
+            {
+                Span<byte> bytes = output.GetSpan(24);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, value.Next);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], value.End);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes[16..], value.Step);
+                output.Advance(24);
+            }
+
+            public IndexRange Deserialize(ReadOnlySpan<byte> input)
+            {
+                if (input.Length != 24)
+                {
+                    throw new StateSnapshotException("positions", $"A source position is 24 bytes, but {input.Length} were stored.");
+                }
+
+                return new IndexRange(
+                    System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(input),
+                    System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(input[8..]),
+                    System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(input[16..]));
+            }
         }
     }
 
@@ -54,37 +146,35 @@ namespace Weir.Connectors
     public sealed class GeneratorReader<T, TGenerator> : ISourceReader<T>
         where TGenerator : struct, IRecordGenerator<T>
     {
+        private readonly IndexRangePositions _positions;
         private TGenerator _generator;
-        private long _next;
-        private readonly long _end;
-        private readonly long _step;
 
-        internal GeneratorReader(TGenerator generator, long start, long end, long step)
+        internal GeneratorReader(TGenerator generator, IndexRange range, SourceContext context)
         {
             _generator = generator;
-            _next = start;
-            _end = end;
-            _step = step;
+            _positions = new IndexRangePositions(range, context);
         }
 
         /// <inheritdoc/>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int Read(Span<T> buffer)
         {
-            long next = _next;
-            if (next >= _end)
+            if (!_positions.TryCurrent(out int index))
             {
                 return -1;
             }
 
-            int count = (int)Math.Min(buffer.Length, (_end - next + _step - 1) / _step);
+            ref IndexRange range = ref _positions[index];
+            long next = range.Next;
+            long step = range.Step;
+            int count = (int)Math.Min(buffer.Length, (range.End - next + step - 1) / step);
             for (int i = 0; i < count; i++)
             {
                 buffer[i] = _generator.Generate(next);
-                next += _step;
+                next += step;
             }
 
-            _next = next;
+            range = range with { Next = next };
             return count;
         }
 
@@ -110,7 +200,7 @@ namespace Weir.Connectors
         {
             int start = (int)((long)_items.Length * context.SubtaskIndex / context.Parallelism);
             int end = (int)((long)_items.Length * (context.SubtaskIndex + 1) / context.Parallelism);
-            return new ArrayReader<T>(_items, start, end);
+            return new ArrayReader<T>(_items, new IndexRange(start, end, 1), context);
         }
     }
 
@@ -118,27 +208,27 @@ namespace Weir.Connectors
     public sealed class ArrayReader<T> : ISourceReader<T>
     {
         private readonly T[] _items;
-        private readonly int _end;
-        private int _next;
+        private readonly IndexRangePositions _positions;
 
-        internal ArrayReader(T[] items, int start, int end)
+        internal ArrayReader(T[] items, IndexRange range, SourceContext context)
         {
             _items = items;
-            _next = start;
-            _end = end;
+            _positions = new IndexRangePositions(range, context);
         }
 
         /// <inheritdoc/>
         public int Read(Span<T> buffer)
         {
-            if (_next >= _end)
+            if (!_positions.TryCurrent(out int index))
             {
                 return -1;
             }
 
-            int count = Math.Min(buffer.Length, _end - _next);
-            _items.AsSpan(_next, count).CopyTo(buffer);
-            _next += count;
+            ref IndexRange range = ref _positions[index];
+            int next = (int)range.Next;
+            int count = (int)Math.Min(buffer.Length, range.End - next);
+            _items.AsSpan(next, count).CopyTo(buffer);
+            range = range with { Next = next + count };
             return count;
         }
 

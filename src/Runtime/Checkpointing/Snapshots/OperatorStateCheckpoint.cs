@@ -24,16 +24,22 @@ namespace Weir.Checkpointing.Snapshots
     public sealed class OperatorStateCheckpoint : ICheckpointedState
     {
         private readonly Func<IReadOnlyList<OperatorState>> _states;
+        private readonly Action? _restored;
 
         /// <summary>Creates the checkpointed view of an operator's states.</summary>
         /// <param name="operatorId">The operator.</param>
         /// <param name="stateKind">This piece's file name within the operator (e.g. <c>broadcast</c>).</param>
-        /// <param name="states">The states, read at each snapshot and restore (states may be declared late).</param>
-        public OperatorStateCheckpoint(string operatorId, string stateKind, Func<IReadOnlyList<OperatorState>> states)
+        /// <param name="states">
+        /// The states, asked for at each snapshot (on the processing thread, so an owner can bring them
+        /// up to date first) and at restore (states may be declared late).
+        /// </param>
+        /// <param name="restored">Called after the states were restored, so their owner can take their contents up.</param>
+        public OperatorStateCheckpoint(string operatorId, string stateKind, Func<IReadOnlyList<OperatorState>> states, Action? restored = null)
         {
             OperatorId = operatorId;
             StateKind = stateKind;
             _states = states;
+            _restored = restored;
         }
 
         /// <inheritdoc/>
@@ -93,6 +99,8 @@ namespace Weir.Checkpointing.Snapshots
                     own.RestoreRedistributed(snapshots, state.SubtaskIndex, state.Parallelism);
                 }
             }
+
+            _restored?.Invoke();
         }
 
         /// <inheritdoc/>
