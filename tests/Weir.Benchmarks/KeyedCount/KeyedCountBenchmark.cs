@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Reactive.Disposables;
 using System.Reactive.Linq;
@@ -13,9 +14,9 @@ using Weir.Execution;
 namespace Weir.Benchmarks.KeyedCount;
 
 /// <summary>Command-line options of <c>keyed-count</c>.</summary>
-public sealed record KeyedCountOptions(long Records, long Keys, int Repeat, long RxRecords, long WarmupRecords, bool ChecksumSink)
+public sealed record KeyedCountOptions(long Records, long Keys, int Repeat, long RxRecords, long WarmupRecords, bool ChecksumSink, TimeSpan? CheckpointInterval = null)
 {
-    /// <summary>Parses <c>[--records N] [--keys K] [--repeat R] [--rx-records M] [--warmup W] [--sink checksum|discard]</c>.</summary>
+    /// <summary>Parses <c>[--records N] [--keys K] [--repeat R] [--rx-records M] [--warmup W] [--sink checksum|discard] [--checkpoint-interval D]</c>.</summary>
     public static KeyedCountOptions Parse(ReadOnlySpan<string> args)
     {
         long records = 100_000_000;
@@ -24,6 +25,7 @@ public sealed record KeyedCountOptions(long Records, long Keys, int Repeat, long
         long? rxRecords = null;
         long? warmup = null;
         bool checksum = true;
+        TimeSpan? checkpointInterval = null;
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
@@ -58,12 +60,17 @@ public sealed record KeyedCountOptions(long Records, long Keys, int Repeat, long
                         _ => throw new ArgumentException($"--sink must be 'checksum' or 'discard', not '{value}'."),
                     };
                     break;
+                case "--checkpoint-interval":
+                    checkpointInterval = Weir.Hosting.Duration.TryParse(value, out TimeSpan interval, out string error) && interval > TimeSpan.Zero
+                        ? interval
+                        : throw new ArgumentException($"--checkpoint-interval needs a positive duration such as 1s: {error}");
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{name}'.");
             }
         }
 
-        return new KeyedCountOptions(records, keys, repeat, rxRecords ?? records / 10, warmup ?? Math.Min(records, 1_000_000), checksum);
+        return new KeyedCountOptions(records, keys, repeat, rxRecords ?? records / 10, warmup ?? Math.Min(records, 1_000_000), checksum, checkpointInterval);
     }
 
     internal static long ParseCount(string name, string value, long min)
@@ -109,6 +116,13 @@ public static class KeyedCountBenchmark
         if (options.RxRecords > 0)
         {
             variants.Add(new("(d) Rx.NET: GroupBy + Scan", options.RxRecords, n => RunRx(n, keys)));
+        }
+
+        if (options.CheckpointInterval is { } every)
+        {
+            // Exactly-once checkpoints of the keyed state and the source position into a fresh local
+            // directory per run: compare with (b), which is the same job without checkpoints.
+            variants.Add(new($"(e) Weir, parallelism 1, checkpoint every {Weir.Hosting.Duration.Format(every)}", options.Records, n => RunWeir(n, keys, parallelism: 1, checksum, every)));
         }
 
         Console.Error.WriteLine(
@@ -233,23 +247,47 @@ public static class KeyedCountBenchmark
 
     // ---- (b), (c) Weir ---------------------------------------------------------------------
 
-    internal static Checksum? RunWeir(long records, long keys, int parallelism, bool checksum)
+    internal static Checksum? RunWeir(long records, long keys, int parallelism, bool checksum, TimeSpan? checkpointInterval = null)
     {
-        var options = new ExecutionOptions(Parallelism: parallelism);
-        if (!checksum)
+        string? directory = checkpointInterval is null ? null : Path.Combine(Path.GetTempPath(), "weir-bench-checkpoints-" + Guid.NewGuid().ToString("N"));
+        var options = new ExecutionOptions(
+            Parallelism: parallelism,
+            Checkpointing: directory is null ? null : new CheckpointingOptions(directory, new Weir.Checkpointing.Coordinator.CheckpointOptions { Interval = checkpointInterval }));
+        try
         {
-            JobResult discarded = new LocalExecutor().Execute(KeyedCountJob.CreatePlan(records, keys), options);
-            return discarded.Completed ? null : throw new InvalidOperationException("The Weir run did not complete.");
-        }
+            if (!checksum)
+            {
+                JobResult discarded = new LocalExecutor().Execute(KeyedCountJob.CreatePlan(records, keys), options);
+                return discarded.Completed ? null : throw new InvalidOperationException("The Weir run did not complete.");
+            }
 
-        ChecksumSink.Reset();
-        JobResult result = new LocalExecutor().Execute(KeyedCountCheckedJob.CreatePlan(records, keys), options);
-        if (!result.Completed)
+            ChecksumSink.Reset();
+            JobResult result = new LocalExecutor().Execute(KeyedCountCheckedJob.CreatePlan(records, keys), options);
+            if (!result.Completed)
+            {
+                throw new InvalidOperationException("The Weir run did not complete.");
+            }
+
+            return ChecksumSink.Total;
+        }
+        finally
         {
-            throw new InvalidOperationException("The Weir run did not complete.");
+            if (directory is not null)
+            {
+                ReportCheckpoints(directory);
+                Directory.Delete(directory, recursive: true);
+            }
         }
+    }
 
-        return ChecksumSink.Total;
+    private static void ReportCheckpoints(string directory)
+    {
+        string statistics = Directory.GetFiles(directory, "checkpoint-stats.json", SearchOption.AllDirectories).Single();
+        Weir.Checkpointing.Coordinator.CheckpointStatistics stats = Weir.Checkpointing.Coordinator.CheckpointStatistics.FromJson(File.ReadAllText(statistics));
+        var completed = stats.History.Where(c => c.Status == Weir.Checkpointing.Coordinator.CheckpointStatus.Completed).ToArray();
+        Console.Error.WriteLine(
+            $"    checkpoints: {stats.Completed} completed, {stats.Aborted} aborted; sync pause max {completed.Select(c => c.MaxSyncDuration.TotalMilliseconds).DefaultIfEmpty().Max():F3} ms; " +
+            $"bytes written per checkpoint: {string.Join(", ", completed.Select(c => c.BytesWritten))}");
     }
 
     // ---- (d) Rx.NET --------------------------------------------------------------------------
