@@ -10,6 +10,12 @@ namespace Weir
         /// <summary>The lines of a text file or of every file in a directory (bounded).</summary>
         public static TextLinesSource TextLines(string path) => new(path);
 
+        /// <summary>
+        /// The lines of a text file or directory (bounded), read by all subtasks together at most
+        /// <paramref name="ratePerSecond"/> lines per second (0 or null: unlimited).
+        /// </summary>
+        public static TextLinesSource TextLines(string path, double? ratePerSecond) => new(path, ratePerSecond);
+
         /// <summary><paramref name="count"/> generated records (bounded), split among subtasks.</summary>
         public static GeneratorSource<T, TGenerator> Generate<T, TGenerator>(long count, TGenerator generator = default)
             where TGenerator : struct, IRecordGenerator<T>
