@@ -3,6 +3,7 @@ using System;
 namespace Weir
 {
     using Weir.Connectors;
+    using Weir.State;
 
     /// <summary>The built-in sources.</summary>
     public static class Sources
@@ -45,6 +46,16 @@ namespace Weir
 
         /// <summary>One line per string in files under a directory.</summary>
         public static TextFileSink<string, StringFormat> TextLines(string directory) => new(directory);
+
+        /// <summary>
+        /// Wraps a non-transactional sink in a write-ahead log (<see cref="WriteAheadLogSink{T, TInnerWriter}"/>):
+        /// under checkpoints records reach <paramref name="inner"/> only once their checkpoint completes
+        /// (exactly-once if the inner system tolerates a replay of the last batches, at-least-once
+        /// otherwise); <paramref name="serializer"/> writes the buffered records into checkpoints.
+        /// </summary>
+        public static WriteAheadLogSink<T, TWriter> WriteAheadLog<T, TWriter>(ISink<T, TWriter> inner, IStateSerializer<T> serializer)
+            where TWriter : ISinkWriter<T>
+            => new(inner, serializer);
 
         /// <summary>Drops every record.</summary>
         public static DiscardSink<T> Discard<T>() => new();
