@@ -69,6 +69,42 @@ public sealed class ReplayableTextSourceTests : IDisposable
         Assert.Equal(["cd", "ef"], ReadAll(new TextLinesReader("lines", [TextFileSplit.Create(file, 1, 9)], null, CancellationToken.None, false)));
     }
 
+    [Fact]
+    public void The_first_line_after_a_byte_order_mark_belongs_to_the_split_at_offset_zero_however_small()
+    {
+        WriteFile("bom.txt", ["first", "second"], withBom: true, crlfEvery: 0, trailingNewline: false);
+        WriteFile("only-bom.txt", [], withBom: true, crlfEvery: 0, trailingNewline: false);
+        string file = Path.Combine(Input, "bom.txt");
+        long length = new FileInfo(file).Length;
+
+        // The BOM is bytes 0-2: a split ending inside it still owns the first line.
+        Assert.Equal(["first"], ReadAll(new TextLinesReader("lines", [TextFileSplit.Create(file, 0, 2)], null, CancellationToken.None, false)));
+        Assert.Equal(["second"], ReadAll(new TextLinesReader("lines", [TextFileSplit.Create(file, 2, length)], null, CancellationToken.None, false)));
+        Assert.Empty(ReadAll(new TextLinesReader("lines", [TextFileSplit.Create(Path.Combine(Input, "only-bom.txt"), 0, 3)], null, CancellationToken.None, false)));
+    }
+
+    [Fact]
+    public void Reading_lines_allocates_nothing_but_the_line_strings()
+    {
+        // Empty lines decode to string.Empty, so in steady state a read allocates nothing at all.
+        Directory.CreateDirectory(Input);
+        File.WriteAllBytes(Path.Combine(Input, "empty-lines.txt"), Enumerable.Repeat((byte)'\n', 1 << 20).ToArray());
+        using TextLinesReader reader = Sources.TextLines(Input).CreateReader(Context(0, 1));
+        var buffer = new string[1024];
+        Assert.Equal(buffer.Length, reader.Read(buffer)); // warm-up: opens the file, sizes the buffer
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long lines = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            lines += reader.Read(buffer);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(200 * 1024, lines);
+        Assert.Equal(0, allocated);
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(2, 2)]

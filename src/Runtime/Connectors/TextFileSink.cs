@@ -48,7 +48,8 @@ namespace Weir.Connectors
     /// </summary>
     /// <remarks>
     /// <para><b>Without checkpoints</b> each subtask writes <c>.part-NNNN.txt.inprogress</c> and, when
-    /// its input ends, commits it as <c>part-NNNN.txt</c>; a failed job publishes nothing.</para>
+    /// its input ends, commits it as <c>part-NNNN.txt</c>; a failed job publishes nothing (a writer
+    /// disposed before <c>Finish</c> deletes its in-progress file).</para>
     /// <para><b>Under checkpoints</b> (exactly-once, two-phase commit on
     /// <see cref="TwoPhaseCommitSinkWriter{T, TTransaction}"/>) every checkpoint interval is one
     /// transaction: a hidden <c>.part-NNNN-ATTEMPT-SEQ.txt.inprogress</c> file, pre-committed (fsync,

@@ -398,11 +398,6 @@ namespace Weir.Connectors
             if (split.AtLineStart)
             {
                 _bufferOffset = split.Offset;
-                if (split.Offset == 0)
-                {
-                    SkipByteOrderMark();
-                }
-
                 return;
             }
 
@@ -428,19 +423,6 @@ namespace Weir.Connectors
             }
         }
 
-        private void SkipByteOrderMark()
-        {
-            while (_length < 3 && !_endOfFile)
-            {
-                Fill();
-            }
-
-            if (_buffer.AsSpan(0, _length).StartsWith("\uFEFF"u8))
-            {
-                _position = 3;
-            }
-        }
-
         private bool TryReadLine([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? line)
         {
             while (true)
@@ -451,17 +433,26 @@ namespace Weir.Connectors
                     return false; // the next line starts in the next split
                 }
 
+                // The first line of a file starts at offset 0 even when it begins with a byte order
+                // mark: the mark is dropped from its text, so ownership by offset is unaffected.
+                bool fileStart = _bufferOffset + _position == 0;
                 ReadOnlySpan<byte> rest = _buffer.AsSpan(_position, _length - _position);
                 int newline = rest.IndexOf((byte)'\n');
                 if (newline >= 0)
                 {
-                    line = Decode(rest[..newline]);
+                    line = Decode(fileStart ? WithoutByteOrderMark(rest[..newline]) : rest[..newline]);
                     _position += newline + 1;
                     return true;
                 }
 
                 if (_endOfFile)
                 {
+                    if (fileStart)
+                    {
+                        rest = WithoutByteOrderMark(rest);
+                    }
+
+                    _position = _length;
                     if (rest.IsEmpty)
                     {
                         line = null;
@@ -469,13 +460,15 @@ namespace Weir.Connectors
                     }
 
                     line = Decode(rest); // the last line, without a newline
-                    _position = _length;
                     return true;
                 }
 
                 Fill();
             }
         }
+
+        private static ReadOnlySpan<byte> WithoutByteOrderMark(ReadOnlySpan<byte> line)
+            => line.StartsWith("\uFEFF"u8) ? line[3..] : line;
 
         private static string Decode(ReadOnlySpan<byte> line)
         {
