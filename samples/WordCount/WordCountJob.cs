@@ -14,9 +14,10 @@ public static partial class WordCountJob
     private static void Define(
         PipelineBuilder p,
         [Option("A text file, or a directory of text files.")] string input,
-        [Option("Directory for the output files (part-NNNN.txt).")] string output)
+        [Option("Directory for the output files (part-*.txt; with checkpoints one file per subtask and checkpoint, made visible when the checkpoint completes).")] string output,
+        [Option("Read at most this many lines per second over all subtasks (0: as fast as possible); for demos and crash tests.")] double rate = 0)
         => p
-            .Source("lines", Sources.TextLines(input))
+            .Source("lines", Sources.TextLines(input, rate))
             .FlatMap<string>(SplitWords)
             .KeyBy(word => word)
             .Process("running-counts", new RunningCount())
