@@ -612,22 +612,4 @@ public sealed class CheckpointStorageTests : IDisposable
                 }).ToArray(),
             }).ToArray(),
         };
-
-    private sealed class RecordingLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message)> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines)
-            {
-                Lines.Add((logLevel, formatter(state, exception)));
-            }
-        }
-    }
 }

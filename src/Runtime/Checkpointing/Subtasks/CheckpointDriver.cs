@@ -233,6 +233,12 @@ namespace Weir.Checkpointing.Subtasks
                     case NotifyCheckpointComplete complete:
                         Faults?.BeforeNotifyComplete(complete.CheckpointId);
                         PostToAll(MailKind.Complete, complete.CheckpointId);
+                        if (IsFinalCheckpoint(complete.CheckpointId))
+                        {
+                            // The job ends with this one: no periodic checkpoint of a finished job.
+                            _attemptRunning = false;
+                        }
+
                         break;
                     case NotifyCheckpointAborted aborted:
                         OnAborted(aborted);
