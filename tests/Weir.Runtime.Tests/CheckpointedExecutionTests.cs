@@ -76,4 +76,25 @@ public sealed class CheckpointedExecutionTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_second_run_of_the_job_on_the_same_checkpoint_directory_is_refused()
+    {
+        var options = new ExecutionOptions(Parallelism: 1, Checkpointing: new CheckpointingOptions(_root, new CheckpointOptions { Interval = TimeSpan.FromMilliseconds(50) }));
+        using var stop = new CancellationTokenSource();
+        using var started = new ManualResetEventSlim();
+        System.Threading.Tasks.Task<JobResult> first = System.Threading.Tasks.Task.Run(() =>
+        {
+            started.Set();
+            return new LocalExecutor().Execute(UnboundedJob.CreatePlan(), options, stop.Token);
+        });
+        started.Wait();
+        Thread.Sleep(300);
+
+        CheckpointStorageException refused = Assert.Throws<CheckpointStorageException>(() => new LocalExecutor().Execute(UnboundedJob.CreatePlan(), options));
+
+        Assert.Contains("Another process is running job 'unbounded'", refused.Message, StringComparison.Ordinal);
+        stop.Cancel();
+        Assert.True((await first).Completed);
+    }
 }

@@ -93,6 +93,7 @@ namespace Weir.Execution
 
             CheckpointCatalog? catalog = null;
             CheckpointDriver? driver = null;
+            using CheckpointDirectoryLock? directoryLock = options.Checkpointing is { } locked ? CheckpointDirectoryLock.Acquire(locked.Directory, plan.JobName) : null;
             if (options.Checkpointing is { } checkpointing)
             {
                 catalog = CheckpointCatalog.Open(new LocalCheckpointStorage(checkpointing.Directory), plan.JobName, checkpointing.Retention, _logger);
