@@ -361,6 +361,7 @@ namespace Weir.State
             _capacity *= 2;
             Array.Resize(ref _liveStates, _capacity);
             Array.Resize(ref TouchedEpoch, _capacity);
+            GrowClaims(_capacity);
             foreach (StateColumn column in _columns)
             {
                 column.Resize(_capacity);

@@ -326,8 +326,8 @@ namespace Weir.State.Faster
         /// <remarks>
         /// Written here rather than with FASTER's <c>Compact</c>, whose filter also sees superseded versions of a
         /// key: counted drops would include those, and a time-to-live would be judged on stale values.
-        /// The log on disk is truncated at once because nothing refers to the old part yet; once checkpoints
-        /// exist, truncation must wait for a checkpoint that no longer needs it.
+        /// The log on disk is truncated at once: the caller must not compact while a snapshot still reads
+        /// old versions (<see cref="ScanVersionsBelow"/>); <c>FasterSpillStore.CompactionHolds</c> defers it.
         /// </remarks>
         public long Compact(Func<ReadOnlySpan<byte>, ReadOnlySpan<byte>, bool>? dropEntry = null, bool wholeLog = false)
         {

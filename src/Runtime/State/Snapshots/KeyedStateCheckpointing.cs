@@ -53,7 +53,9 @@ namespace Weir.State
         private SlotWriter _changes = new();
         private SlotWriter _changeScratch = new();
         private SlotCapture? _capture;
-        private int[] _claims = Array.Empty<int>();
+        // Grown with the table (see Grow), so a barrier never allocates it; a running snapshot keeps
+        // the array it started with.
+        private int[] _claims = new int[64];
         private IReadOnlyList<ChainFile>? _chain;
         private long _completedCheckpointId = -1;
         private bool _recordsChanges;
@@ -75,8 +77,8 @@ namespace Weir.State
 
         /// <summary>
         /// The synchronous phase at a barrier: ends the epoch, seals the change log and notes the
-        /// slot count; copies no state. Cost: O(1) plus, when the table has grown since the last
-        /// snapshot, one claim array of its capacity.
+        /// slot count; copies no state. Cost: O(1) (plus, only when the previous snapshot is still
+        /// being written, finishing its claims and a new claim array).
         /// </summary>
         public IStateSnapshot Snapshot(long checkpointId)
         {
@@ -93,7 +95,7 @@ namespace Weir.State
                 || ChainDeltaBytes(_chain) > _chain[0].File.File.StoredLength;
 
             // A writer still running its pass keeps reading its claims: the new snapshot gets its own.
-            if (overlapping || _claims.Length < SlotCount)
+            if (overlapping)
             {
                 _claims = new int[Capacity];
             }
@@ -204,6 +206,9 @@ namespace Weir.State
 
         /// <summary>On FASTER, for a full base: freezes the log at its tail and holds compaction; returns the tail (−1: nothing frozen).</summary>
         private protected abstract long FreezeSpillStore(bool full);
+
+        /// <summary>Gives future snapshots a claim array of the table's new capacity (zeros: no slot is claimed).</summary>
+        private void GrowClaims(int capacity) => _claims = new int[capacity];
 
         /// <summary>Lets compaction run again once a snapshot no longer reads the log.</summary>
         private protected abstract void ReleaseSpillStore();
