@@ -110,6 +110,8 @@ public sealed class KeyedStateCheckpointTests : IDisposable
 
     private Operator Create(bool faster, int subtask = 0, int parallelism = 1) => faster ? Faster(subtask, parallelism) : Heap(subtask, parallelism);
 
+    private Operator Faster(int cachedKeys) => Faster(0, 1, cachedKeys);
+
     /// <summary>Takes a checkpoint of every subtask (sync phase, then write), completes it and notifies them.</summary>
     private CompletedCheckpoint Checkpoint(params Operator[] subtasks)
     {
@@ -486,6 +488,55 @@ public sealed class KeyedStateCheckpointTests : IDisposable
         var exception = Assert.Throws<StateSnapshotException>(() => other.Restore(new RestoredOperatorState(
             checkpoint.CheckpointId, OperatorId, 0, 1, other.KeyGroups, MaxParallelism, state.Subtasks, 1, _catalog.OpenStateFile)));
         Assert.Contains("recent", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_FASTER_full_base_holds_compaction_until_it_has_read_the_log()
+    {
+        Operator op = Faster(cachedKeys: 16);
+        FasterSpillStore store = _stores[^1];
+        Dictionary<long, long> atBarrier = Fill(op, 5_000);
+        PendingCheckpoint pending = _catalog.BeginCheckpoint(_catalog.NextCheckpointId, DateTimeOffset.UtcNow);
+        IStateSnapshot snapshot = op.Table.Snapshot(pending.CheckpointId);
+        int compactions = store.Compactions;
+        long logAtBarrier = store.Bytes.LogBytes;
+
+        // Every key of the barrier rewritten or removed, and many new keys (each record evicts another
+        // key to the store): the log grows well past the size that triggers compaction, which would
+        // drop the versions the base still needs.
+        for (long key = 0; key < 5_000; key++)
+        {
+            if (key % 4 == 0)
+            {
+                op.Remove(key);
+            }
+            else
+            {
+                op.Set(key, -key);
+            }
+        }
+
+        for (long key = 5_000; key < 150_000; key++)
+        {
+            op.Set(key, key);
+        }
+
+        Assert.True(store.Bytes.LogBytes > 4 * Math.Max(logAtBarrier, FasterBytesStore.MinimumMemoryBudgetBytes), $"log of {store.Bytes.LogBytes} bytes");
+        Assert.Equal(compactions, store.Compactions);
+        Assert.Equal(1, store.CompactionHolds);
+
+        Acknowledge(pending, op, 1, 0, snapshot);
+        CompletedCheckpoint checkpoint = _catalog.Complete(pending, MaxParallelism);
+        op.Table.NotifyCheckpointComplete(checkpoint.CheckpointId);
+        Assert.Equal(0, store.CompactionHolds);
+
+        Operator restored = Heap();
+        Restore(checkpoint, restored, 0, 1);
+        restored.AssertHolds(atBarrier);
+
+        op.Set(0, 1);
+        op.Set(1, 1);
+        Assert.True(store.Compactions > compactions, "compaction did not resume after the hold");
     }
 
     [Theory]
