@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using Weir.Checkpointing.Snapshots;
 using Weir.Checkpointing.Storage;
+using Weir.Execution;
 
 namespace Weir.State
 {
@@ -51,7 +52,6 @@ namespace Weir.State
         private readonly List<ChangeBatch> _sealedChanges = new();
         private readonly List<KeyedStateTableSnapshot> _pending = new();
         private SlotWriter _changes = new();
-        private SlotWriter _changeScratch = new();
         private SlotCapture? _capture;
         // Grown with the table (see Grow), so a barrier never allocates it; a running snapshot keeps
         // the array it started with.
@@ -248,11 +248,8 @@ namespace Weir.State
             TouchedEpoch[slot] = Epoch;
         }
 
-        /// <summary>Logs an entry of a key leaving its slot (processing thread), for the next delta.</summary>
-        private protected SlotWriter BeginChange() => _changes;
-
-        /// <summary>A scratch writer for change entries (processing thread).</summary>
-        private protected SlotWriter ChangeScratch => _changeScratch;
+        /// <summary>The change batch of the current epoch, where the processing thread appends entries of keys leaving their slots.</summary>
+        private protected SlotWriter Changes => _changes;
 
         private void ReleaseFinishedHolds()
         {
@@ -632,7 +629,7 @@ namespace Weir.State
         {
             if (RecordsChanges)
             {
-                SlotWriter changes = BeginChange();
+                SlotWriter changes = Changes;
                 changes.WriteInt32(_keyGroupOfSlot[slot]);
                 changes.WriteFramed(_keySerializer, in _keyOfSlot[slot]);
                 changes.WriteInt32(0);
@@ -644,7 +641,7 @@ namespace Weir.State
         {
             if (RecordsChanges)
             {
-                SlotWriter changes = BeginChange();
+                SlotWriter changes = Changes;
                 changes.WriteInt32(_keyGroupOfSlot[slot]);
                 changes.WriteFramed(_keySerializer, in _keyOfSlot[slot]);
                 changes.WriteInt32(slotBytes.Length);
@@ -656,7 +653,7 @@ namespace Weir.State
         {
             FasterBytesStore store = _spill!.Bytes;
             ulong operatorHash = _operatorHash;
-            KeyGroupRangeBounds range = new(KeyGroups.Start, KeyGroups.End);
+            KeyGroupRange range = KeyGroups;
 
             // Pass 1: the latest version of each of the operator's keys (and chunks) below the frozen tail.
             var latest = new Dictionary<UInt128, (long Address, bool Deleted)>();
@@ -751,10 +748,8 @@ namespace Weir.State
             Chunk,
         }
 
-        private readonly record struct KeyGroupRangeBounds(int First, int Last);
-
         /// <summary>Whether a store key is one of this operator's keys in its range, a chunk of one, or neither.</summary>
-        private static StoredKind Classify(ReadOnlySpan<byte> key, ulong operatorHash, KeyGroupRangeBounds range)
+        private static StoredKind Classify(ReadOnlySpan<byte> key, ulong operatorHash, KeyGroupRange range)
         {
             if (key.Length < FasterSpillStore.KeyPrefixSize)
             {
@@ -762,7 +757,7 @@ namespace Weir.State
             }
 
             int keyGroup = BinaryPrimitives.ReadUInt16BigEndian(key);
-            if (keyGroup < range.First || keyGroup > range.Last)
+            if (!range.Contains(keyGroup))
             {
                 return StoredKind.Other;
             }
