@@ -16,7 +16,7 @@ namespace Weir.State
     /// Each slot records its key group, so a snapshot can be cut by key-group range, and counts its
     /// non-empty states, so a key whose state is all cleared or expired gives its slot back.
     /// </summary>
-    public abstract class KeyedStateStore
+    public abstract partial class KeyedStateStore
     {
         private readonly List<StateColumn> _columns = new();
         private readonly Dictionary<string, StateColumn> _byName = new(StringComparer.Ordinal);
@@ -24,6 +24,17 @@ namespace Weir.State
         private readonly TimeProvider _clock;
         private int _capacity = 64;
         private int[] _liveStates = new int[64];
+
+        /// <summary>
+        /// Per slot: the checkpoint epoch in which the processing thread last selected the slot (every
+        /// change of a slot follows its selection). A slot selected in an epoch at or after
+        /// <see cref="DirtySinceEpoch"/> may have changed since the last completed checkpoint; the first
+        /// selection in a new epoch also protects the slot from a running snapshot (see <see cref="Touch"/>).
+        /// </summary>
+        private protected int[] TouchedEpoch = new int[64];
+
+        /// <summary>The current checkpoint epoch: 1 at the start, one more after every snapshot's barrier.</summary>
+        private protected int Epoch = 1;
         private int _cleanupPerRecord;
         private int _cleanupCursor;
         private int _evictCursor;
@@ -40,6 +51,9 @@ namespace Weir.State
 
         /// <summary>Number of slots handed out so far (live or emptied).</summary>
         internal int SlotCount;
+
+        /// <summary>Current capacity of the per-slot arrays.</summary>
+        internal int Capacity => _capacity;
 
         /// <summary>Processing time (Unix milliseconds) of the record being processed, for time-to-live.</summary>
         internal long Now;
@@ -148,6 +162,18 @@ namespace Weir.State
             }
         }
 
+        /// <summary>Drops every state of a slot (restoring a delta that replaces or removes its key); the slot may then be reused.</summary>
+        internal void EmptySlot(int slot)
+        {
+            foreach (StateColumn column in _columns)
+            {
+                column.EvictSlot(slot);
+            }
+
+            _liveStates[slot] = 0;
+            _emptied.Push(slot);
+        }
+
         /// <summary>Whether a slot holds any state.</summary>
         internal bool IsLive(int slot) => _liveStates[slot] > 0;
 
@@ -162,7 +188,9 @@ namespace Weir.State
                 // slot that is empty now is free.
                 if (_liveStates[slot] == 0)
                 {
-                    ForgetKey(slot);
+                    bool changed = ChangedSinceCompleted(slot);
+                    Touch(slot);
+                    ForgetKey(slot, changed);
                     foreach (StateColumn column in _columns)
                     {
                         column.ReleaseSlot(slot);
@@ -190,7 +218,9 @@ namespace Weir.State
         /// Removes the key of a slot that is being reused from the key map (after writing its state to the
         /// spill store, if there is one).
         /// </summary>
-        private protected abstract void ForgetKey(int slot);
+        /// <param name="slot">The slot, already protected from a running snapshot.</param>
+        /// <param name="changedSinceCompleted">Whether the slot was selected since the last completed checkpoint's barrier (so its key's removal or new state must reach the next incremental checkpoint).</param>
+        private protected abstract void ForgetKey(int slot, bool changedSinceCompleted);
 
         /// <summary>Frees every slot, writing each key's state to the spill store first (there must be one).</summary>
         private protected void EvictAll()
@@ -290,7 +320,9 @@ namespace Weir.State
         /// <summary>Writes a slot's key out (to the spill store) and empties the slot without live-state bookkeeping.</summary>
         private void Free(int slot)
         {
-            ForgetKey(slot);
+            bool changed = ChangedSinceCompleted(slot);
+            Touch(slot);
+            ForgetKey(slot, changed);
             foreach (StateColumn column in _columns)
             {
                 column.EvictSlot(slot);
@@ -328,6 +360,8 @@ namespace Weir.State
         {
             _capacity *= 2;
             Array.Resize(ref _liveStates, _capacity);
+            Array.Resize(ref TouchedEpoch, _capacity);
+            GrowClaims(_capacity);
             foreach (StateColumn column in _columns)
             {
                 column.Resize(_capacity);
@@ -349,6 +383,13 @@ namespace Weir.State
                 if (_liveStates[slot] == 0)
                 {
                     continue;
+                }
+
+                // Expiry changes the slot: protect it from a running snapshot and count it as changed
+                // (conservatively, even if nothing has expired yet).
+                if (TouchedEpoch[slot] != Epoch)
+                {
+                    Touch(slot);
                 }
 
                 foreach (StateColumn column in _columns)
@@ -375,7 +416,7 @@ namespace Weir.State
     /// is written back (only if its bytes changed) or deleted (if its state became empty). The
     /// per-record path is the same on both backends: a known key costs one hash-map lookup.
     /// </remarks>
-    public sealed class KeyedStateTable<TKey> : KeyedStateStore
+    public sealed partial class KeyedStateTable<TKey> : KeyedStateStore
         where TKey : notnull
     {
         private readonly SlotMap<TKey> _slots = new();
@@ -440,6 +481,14 @@ namespace Weir.State
             }
 
             CurrentSlot = slot;
+
+            // The one check checkpoints add per record: the first selection of a slot in an epoch
+            // protects it from a running snapshot and marks it changed.
+            if (TouchedEpoch[slot] != Epoch)
+            {
+                Touch(slot);
+            }
+
             return true;
         }
 
@@ -460,6 +509,7 @@ namespace Weir.State
             _keyOfSlot[slot] = key;
             _slots.Add(key, slot);
             CurrentSlot = slot;
+            Touch(slot);
             if (_spill is not null)
             {
                 Load(slot);
@@ -537,11 +587,15 @@ namespace Weir.State
             CurrentSlot = current;
         }
 
-        private protected override void ForgetKey(int slot)
+        private protected override void ForgetKey(int slot, bool changedSinceCompleted)
         {
             if (_spill is not null)
             {
                 Spill(slot);
+            }
+            else if (changedSinceCompleted)
+            {
+                RecordRemoval(slot);
             }
 
             _slots.Remove(_keyOfSlot[slot]);
@@ -584,11 +638,13 @@ namespace Weir.State
             {
                 if (HashOf(value.WrittenSpan) != stored)
                 {
+                    RecordStoreChange(slot, value.WrittenSpan);
                     _spill.Write(ComposeKey(slot).WrittenSpan, value.WrittenSpan, storedChunks, Now);
                 }
             }
             else if (stored != 0)
             {
+                RecordStoreChange(slot, ReadOnlySpan<byte>.Empty);
                 _spill.Delete(ComposeKey(slot).WrittenSpan, storedChunks);
             }
         }

@@ -15,6 +15,9 @@ namespace Weir.State.Faster
     /// <param name="value">The entry's latest value.</param>
     public delegate void ScanCallback(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);
 
+    /// <summary>Receives one record of <see cref="FasterBytesStore.ScanVersionsBelow"/>: key, value, log address, whether it marks a deletion.</summary>
+    public delegate void VersionCallback(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long address, bool deleted);
+
     /// <summary>
     /// A byte key-value store on FASTER's hybrid log, meant to hold the keyed state of one operator subtask.
     /// The newest part of the log lives in memory, within the memory budget; older parts spill to log files
@@ -279,6 +282,36 @@ namespace Weir.State.Faster
             }
         }
 
+        /// <summary>The address the next record will be written at: records below it exist now.</summary>
+        public long TailAddress => _store.Log.TailAddress;
+
+        /// <summary>
+        /// Makes every record written so far read-only, so later writes of their keys append new
+        /// records instead of updating them in place: the log below <see cref="TailAddress"/> then keeps
+        /// the store's contents as of this call (a snapshot version), as long as compaction does not run.
+        /// The pages are flushed in the background; the call does not wait for that.
+        /// </summary>
+        public void FreezeUpToTail() => _store.Log.ShiftReadOnlyAddress(_store.Log.TailAddress, wait: false);
+
+        /// <summary>
+        /// Calls <paramref name="callback"/> for every record of the log below <paramref name="endAddress"/>,
+        /// oldest first, with its address and whether it is a deletion marker; superseded versions
+        /// included. Unlike <see cref="Scan"/> it does not use the owner's session, so a snapshot thread
+        /// may run it while the owner keeps writing, provided the records below
+        /// <paramref name="endAddress"/> were frozen (<see cref="FreezeUpToTail"/>) and no compaction
+        /// runs until it returns.
+        /// </summary>
+        public void ScanVersionsBelow(long endAddress, VersionCallback callback)
+        {
+            ArgumentNullException.ThrowIfNull(callback);
+            ThrowIfDisposed();
+            using IFasterScanIterator<SpanByte, SpanByte> records = _store.Log.Scan(_store.Log.BeginAddress, endAddress);
+            while (records.GetNext(out RecordInfo header))
+            {
+                callback(records.GetKey().AsReadOnlySpan(), records.GetValue().AsReadOnlySpan(), records.CurrentAddress, header.Tombstone);
+            }
+        }
+
         /// <summary>
         /// Compacts the log up to its safe read-only address (everything but the newest, still mutable part):
         /// latest values there are copied to the tail, older versions and deleted entries are dropped, and
@@ -293,8 +326,8 @@ namespace Weir.State.Faster
         /// <remarks>
         /// Written here rather than with FASTER's <c>Compact</c>, whose filter also sees superseded versions of a
         /// key: counted drops would include those, and a time-to-live would be judged on stale values.
-        /// The log on disk is truncated at once because nothing refers to the old part yet; once checkpoints
-        /// exist, truncation must wait for a checkpoint that no longer needs it.
+        /// The log on disk is truncated at once: the caller must not compact while a snapshot still reads
+        /// old versions (<see cref="ScanVersionsBelow"/>); <c>FasterSpillStore.CompactionHolds</c> defers it.
         /// </remarks>
         public long Compact(Func<ReadOnlySpan<byte>, ReadOnlySpan<byte>, bool>? dropEntry = null, bool wholeLog = false)
         {

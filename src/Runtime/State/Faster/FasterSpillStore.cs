@@ -56,6 +56,16 @@ namespace Weir.State.Faster
         /// <summary>Scratch for the value being written.</summary>
         public SlotWriter Value { get; } = new();
 
+        /// <summary>
+        /// Snapshots that may still read old versions of the log (<see cref="FasterBytesStore.ScanVersionsBelow"/>);
+        /// while any does, compaction waits, because it drops old versions and truncates the log. Changed only
+        /// on the owner's thread; the snapshot thread never touches it.
+        /// </summary>
+        public int CompactionHolds { get; set; }
+
+        /// <summary>The byte store underneath (for snapshots).</summary>
+        public FasterBytesStore Bytes => _store;
+
         /// <summary>Times compaction ran (for tests and logs).</summary>
         public int Compactions { get; private set; }
 
@@ -122,7 +132,7 @@ namespace Weir.State.Faster
             }
 
             DeleteChunks(key, chunks, previousChunks);
-            if (_store.LogBytes >= _compactAtBytes)
+            if (_store.LogBytes >= _compactAtBytes && CompactionHolds == 0)
             {
                 Compact(now);
             }
@@ -145,8 +155,8 @@ namespace Weir.State.Faster
             return count;
         }
 
-        private const int ChunkedHeadSize = 1 + sizeof(long) + sizeof(int) + sizeof(int);
-        private const int ChunkHeaderSize = 1 + sizeof(long);
+        internal const int ChunkedHeadSize = 1 + sizeof(long) + sizeof(int) + sizeof(int);
+        internal const int ChunkHeaderSize = 1 + sizeof(long);
 
         private int WriteChunks(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
         {

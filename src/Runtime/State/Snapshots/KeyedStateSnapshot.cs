@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using Weir.Checkpointing.Storage;
 using Weir.Execution;
 
 namespace Weir.State
@@ -17,9 +18,12 @@ namespace Weir.State
     /// Layout (integers little-endian):
     /// <code>
     /// "WEIRKEYS"  magic
-    /// u16         format version (1)
+    /// u16         format version (2)
+    /// u8          content: 0 full (every key with state, once), 1 delta (changes to apply on the
+    ///             previous stream of a checkpoint chain, in order: a later entry of a key wins)
     /// u16         number of states, then per state: u16 + UTF-8 name, u8 kind, u16 + UTF-8 type name
-    /// entries:    i32 key group, i32 + serialized key, i32 + the key's states (KeyedSlotFormat)
+    /// entries:    i32 key group, i32 + serialized key, i32 + the key's states (KeyedSlotFormat);
+    ///             in a delta, 0 state bytes mean the key was removed (all its states cleared or expired)
     /// i32         -1 (end)
     /// </code>
     /// The state list is checked against the restoring operator's declared states before any key is
@@ -28,7 +32,18 @@ namespace Weir.State
     /// </remarks>
     public static class KeyedStateSnapshot
     {
-        private const ushort CurrentVersion = 1;
+        /// <summary>Whether a stream holds every key or the changes since the previous stream of a chain.</summary>
+        internal enum SnapshotContent : byte
+        {
+            /// <summary>Every key with state, each once.</summary>
+            Full = 0,
+
+            /// <summary>Changed and removed keys since the previous stream of the chain.</summary>
+            Delta = 1,
+        }
+
+        // Version 2 added the content byte and removal entries (incremental checkpoints).
+        private const ushort CurrentVersion = 2;
         private const int EndMarker = -1;
         private static ReadOnlySpan<byte> Magic => "WEIRKEYS"u8;
 
@@ -36,18 +51,7 @@ namespace Weir.State
         public static long Write<TKey>(KeyedStateTable<TKey> table, KeyGroupRange range, Stream output)
             where TKey : notnull
         {
-            var header = new SlotWriter();
-            header.Write(Magic);
-            header.WriteUInt16(CurrentVersion);
-            header.WriteUInt16((ushort)table.Columns.Count);
-            foreach (StateColumn column in table.Columns)
-            {
-                WriteText(header, column.Name);
-                header.WriteByte((byte)column.Descriptor.Kind);
-                WriteText(header, column.Descriptor.TypeName);
-            }
-
-            output.Write(header.WrittenSpan);
+            WriteHeader(table, SnapshotContent.Full, output);
             var slot = new SlotWriter();
             var entry = new SlotWriter();
             long written = 0;
@@ -67,10 +71,34 @@ namespace Weir.State
                 written++;
             });
 
+            WriteEnd(output);
+            return written;
+        }
+
+        /// <summary>Writes the stream's header: magic, version, content and the operator's state list.</summary>
+        internal static void WriteHeader(KeyedStateStore store, SnapshotContent content, Stream output)
+        {
+            var header = new SlotWriter();
+            header.Write(Magic);
+            header.WriteUInt16(CurrentVersion);
+            header.WriteByte((byte)content);
+            header.WriteUInt16((ushort)store.Columns.Count);
+            foreach (StateColumn column in store.Columns)
+            {
+                WriteText(header, column.Name);
+                header.WriteByte((byte)column.Descriptor.Kind);
+                WriteText(header, column.Descriptor.TypeName);
+            }
+
+            output.Write(header.WrittenSpan);
+        }
+
+        /// <summary>Writes the end marker after the last entry.</summary>
+        internal static void WriteEnd(Stream output)
+        {
             Span<byte> end = stackalloc byte[sizeof(int)];
             BinaryPrimitives.WriteInt32LittleEndian(end, EndMarker);
             output.Write(end);
-            return written;
         }
 
         /// <summary>
@@ -80,13 +108,31 @@ namespace Weir.State
         /// <exception cref="StateSnapshotException">The stream is truncated or corrupt, or holds other states than the operator declares.</exception>
         public static long Restore<TKey>(KeyedStateTable<TKey> table, Stream input)
             where TKey : notnull
+            => Restore(table, input, checkpointFile: null);
+
+        /// <summary>
+        /// Restores a full stream or applies a delta stream (see the remarks of the class) to
+        /// <paramref name="table"/>, keeping only the keys of its key-group range. A stream read from
+        /// a checkpoint file names it: damage is then reported as a <see cref="CheckpointCorruptException"/>
+        /// of that file.
+        /// </summary>
+        /// <exception cref="StateSnapshotException">The stream holds other states than the operator declares (or, without a file, it is damaged).</exception>
+        /// <exception cref="CheckpointCorruptException">The checkpoint file's stream is truncated or corrupt.</exception>
+        internal static long Restore<TKey>(KeyedStateTable<TKey> table, Stream input, string? checkpointFile)
+            where TKey : notnull
         {
-            var reader = new StreamReaderState(input, table.OperatorId);
+            var reader = new StreamReaderState(input, table.OperatorId, checkpointFile);
             reader.ExpectMagic(Magic);
             ushort version = reader.ReadUInt16();
             if (version != CurrentVersion)
             {
-                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}");
+                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}", kind: CheckpointCorruption.UnknownVersion);
+            }
+
+            var content = (SnapshotContent)reader.ReadByte();
+            if (content is not (SnapshotContent.Full or SnapshotContent.Delta))
+            {
+                throw reader.Fail($"its content byte is {(byte)content}, neither full (0) nor delta (1)");
             }
 
             CheckStates(table, reader);
@@ -106,6 +152,11 @@ namespace Weir.State
                     continue;
                 }
 
+                if (slotBytes.Length == 0 && content == SnapshotContent.Full)
+                {
+                    throw reader.Fail($"a key of key group {keyGroup} has no state bytes, which only a delta may hold");
+                }
+
                 TKey key;
                 try
                 {
@@ -116,7 +167,22 @@ namespace Weir.State
                     throw reader.Fail($"a key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
                 }
 
-                table.RestoreKey(keyGroup, in key, slotBytes);
+                try
+                {
+                    if (content == SnapshotContent.Full)
+                    {
+                        table.RestoreKey(keyGroup, in key, slotBytes);
+                    }
+                    else
+                    {
+                        table.ReplaceKey(keyGroup, in key, slotBytes);
+                    }
+                }
+                catch (StateSnapshotException exception) when (checkpointFile is not null)
+                {
+                    throw reader.Fail($"the state of a key of key group {keyGroup} cannot be loaded: {exception.Message}", exception);
+                }
+
                 restored++;
             }
 
@@ -165,12 +231,14 @@ namespace Weir.State
         {
             private readonly Stream _input;
             private readonly string _operatorId;
+            private readonly string? _checkpointFile;
             private readonly byte[] _scratch = new byte[8];
 
-            public StreamReaderState(Stream input, string operatorId)
+            public StreamReaderState(Stream input, string operatorId, string? checkpointFile)
             {
                 _input = input;
                 _operatorId = operatorId;
+                _checkpointFile = checkpointFile;
             }
 
             public void ExpectMagic(ReadOnlySpan<byte> magic)
@@ -179,7 +247,7 @@ namespace Weir.State
                 Fill(read, "its header");
                 if (!read.SequenceEqual(magic))
                 {
-                    throw Fail("it does not start with WEIRKEYS (it is not a keyed state snapshot)");
+                    throw Fail("it does not start with WEIRKEYS (it is not a keyed state snapshot)", kind: CheckpointCorruption.WrongMagic);
                 }
             }
 
@@ -221,15 +289,18 @@ namespace Weir.State
                 return bytes;
             }
 
-            public StateSnapshotException Fail(string problem, Exception? inner = null)
-                => new("(all states)", $"Cannot restore the keyed state of operator '{_operatorId}': the snapshot is corrupt: {problem}.", inner);
+            /// <summary>The error for a damaged stream: of the checkpoint file when there is one (so recovery can fall back), else of the snapshot.</summary>
+            public Exception Fail(string problem, Exception? inner = null, CheckpointCorruption kind = CheckpointCorruption.LengthMismatch)
+                => _checkpointFile is null
+                    ? new StateSnapshotException("(all states)", $"Cannot restore the keyed state of operator '{_operatorId}': the snapshot is corrupt: {problem}.", inner)
+                    : new CheckpointCorruptException(_checkpointFile, kind, $"the keyed state of operator '{_operatorId}' in it cannot be read: {problem}", inner);
 
             private void Fill(Span<byte> buffer, string what)
             {
                 int read = _input.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
                 if (read < buffer.Length)
                 {
-                    throw Fail($"it is truncated: {what} needs {buffer.Length} bytes, {read} remain");
+                    throw Fail($"it is truncated: {what} needs {buffer.Length} bytes, {read} remain", kind: CheckpointCorruption.Truncated);
                 }
             }
         }
