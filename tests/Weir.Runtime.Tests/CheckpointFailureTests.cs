@@ -64,7 +64,7 @@ public sealed class CheckpointFailureTests : IDisposable
     [InlineData(Stage.BetweenPreCommitAndCommit, 2)]
     public void A_failure_at_a_checkpoint_stage_restarts_and_output_stays_exactly_once(Stage stage, int parallelism)
     {
-        var faults = new InjectedFaults(stage, checkpoints: [3]);
+        var faults = new InjectedFaults(stage, fromCheckpoint: 2, times: 1);
 
         JobResult result = new LocalExecutor().Execute(WordCountJob.CreatePlan(_input, _output, 10_000), Options(parallelism, faults));
 
@@ -76,9 +76,9 @@ public sealed class CheckpointFailureTests : IDisposable
     [Fact]
     public void Failing_twice_before_the_next_checkpoint_restores_the_same_checkpoint_twice()
     {
-        // Checkpoints 2 and 3 fail in their synchronous phase: the first restart restores checkpoint 1
-        // (or whichever completed last), the second restores it again.
-        var faults = new InjectedFaults(Stage.SyncPhase, checkpoints: [2, 3]);
+        // The first two checkpoints after checkpoint 1 fail in their synchronous phase: the first
+        // restart restores checkpoint 1, and so does the second.
+        var faults = new InjectedFaults(Stage.SyncPhase, fromCheckpoint: 2, times: 2);
         var logger = new RecordingLogger();
 
         JobResult result = new LocalExecutor(logger).Execute(WordCountJob.CreatePlan(_input, _output, 10_000), Options(2, faults));
@@ -97,9 +97,9 @@ public sealed class CheckpointFailureTests : IDisposable
         // A first run stopped half-way keeps two checkpoints; the newest one's state file is damaged.
         var options = Options(1, faults: null) with { };
         options = options with { Checkpointing = options.Checkpointing! with { Retention = new CheckpointRetention { RetainedCheckpoints = 2 } } };
-        using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500)))
         {
-            Assert.True(new LocalExecutor().Execute(WordCountJob.CreatePlan(_input, _output, 10_000), options, stop.Token).Completed);
+            Assert.True(new LocalExecutor().Execute(WordCountJob.CreatePlan(_input, _output, 2_000), options, stop.Token).Completed);
         }
 
         CheckpointCatalog catalog = CheckpointCatalog.Open(new LocalCheckpointStorage(_checkpoints), WordCountJob.JobName);
@@ -111,7 +111,7 @@ public sealed class CheckpointFailureTests : IDisposable
         File.WriteAllBytes(Path.Combine(_checkpoints, WordCountJob.JobName, damaged), bytes);
 
         var logger = new RecordingLogger();
-        Assert.True(new LocalExecutor(logger).Execute(WordCountJob.CreatePlan(_input, Path.Combine(_root, "out2"), 10_000), options).Completed);
+        Assert.True(new LocalExecutor(logger).Execute(WordCountJob.CreatePlan(_input, _output, 10_000), options).Completed);
 
         (LogLevel Level, string Message) fallback = Assert.Single(logger.Lines, l => l.Message.Contains("is skipped for recovery", StringComparison.Ordinal));
         Assert.Equal(LogLevel.Warning, fallback.Level);
@@ -140,10 +140,13 @@ public sealed class CheckpointFailureTests : IDisposable
         BetweenPreCommitAndCommit,
     }
 
-    /// <summary>Throws at one stage of the listed checkpoints, once per checkpoint (on its first subtask to get there).</summary>
-    private sealed class InjectedFaults(Stage stage, long[] checkpoints) : ICheckpointFaults
+    /// <summary>
+    /// Throws at one stage of the first <paramref name="times"/> checkpoints from
+    /// <paramref name="fromCheckpoint"/> on that reach it, once per checkpoint (on its first subtask to get there).
+    /// </summary>
+    private sealed class InjectedFaults(Stage stage, long fromCheckpoint, int times) : ICheckpointFaults
     {
-        private readonly HashSet<long> _pending = [.. checkpoints];
+        private readonly HashSet<long> _failed = [];
         private int _fired;
 
         public int Fired => Volatile.Read(ref _fired);
@@ -167,9 +170,9 @@ public sealed class CheckpointFailureTests : IDisposable
                 return;
             }
 
-            lock (_pending)
+            lock (_failed)
             {
-                if (!_pending.Remove(checkpointId))
+                if (checkpointId < fromCheckpoint || _failed.Count == times || !_failed.Add(checkpointId))
                 {
                     return;
                 }
