@@ -89,7 +89,7 @@ public sealed class CrashRecoveryTests : IDisposable
         }
 
         WordCountContractTests.AssertContract(WordCountContractTests.ExpectedCounts(WordCountContractTests.TextFilesOf(input)), output);
-        Assert.Empty(Directory.GetFiles(output).Where(f => Path.GetFileName(f).StartsWith('.')));
+        Assert.DoesNotContain(Directory.GetFiles(output), f => Path.GetFileName(f).StartsWith('.'));
     }
 
     private Process Start(string[] arguments)
