@@ -24,7 +24,7 @@ public static partial class WordCountJob
             .Sink("counts", Sinks.TextFiles<WordCountLine>(output));
 
     /// <summary>Splits a line into lower-cased words (maximal runs of letters or digits).</summary>
-    internal static void SplitWords(string line, ref Collector<string> words)
+    public static void SplitWords(string line, ref Collector<string> words)
     {
         int start = -1;
         for (int i = 0; i <= line.Length; i++)

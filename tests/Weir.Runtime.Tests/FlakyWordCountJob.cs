@@ -25,7 +25,7 @@ public static partial class FlakyWordCountJob
     [Pipeline]
     private static void Define(PipelineBuilder p, string input, string output, double rate) => p
         .Source("lines", Sources.TextLines(input, rate))
-        .FlatMap<string>(Split)
+        .FlatMap<string>(WordCountJob.SplitWords)
         .Map(ThrowOnce)
         .KeyBy(word => word)
         .Process("running-counts", new RunningCount())
@@ -39,24 +39,5 @@ public static partial class FlakyWordCountJob
         }
 
         return word;
-    }
-
-    // The contract's words: maximal runs of letters or digits, lower-cased.
-    private static void Split(string line, ref Collector<string> words)
-    {
-        int start = -1;
-        for (int i = 0; i <= line.Length; i++)
-        {
-            bool inWord = i < line.Length && char.IsLetterOrDigit(line[i]);
-            if (inWord && start < 0)
-            {
-                start = i;
-            }
-            else if (!inWord && start >= 0)
-            {
-                words.Collect(line.Substring(start, i - start).ToLowerInvariant());
-                start = -1;
-            }
-        }
     }
 }

@@ -23,6 +23,27 @@ namespace Weir.Execution
         private protected SubtaskMailbox? Mailbox => Context.Checkpointer?.Mailbox;
 
         /// <summary>
+        /// A control marker taken from an input: an end of input closes its channel; barriers and
+        /// cancellations go to the barrier handler (they only travel when the job checkpoints).
+        /// </summary>
+        private protected static void HandleMarker(BatchKind kind, int channel, long checkpointId, ref int open, BarrierHandler? barriers)
+        {
+            switch (kind)
+            {
+                case BatchKind.EndOfInput:
+                    open--;
+                    barriers?.OnEndOfInput(channel);
+                    break;
+                case BatchKind.Barrier:
+                    barriers!.OnBarrier(channel, checkpointId);
+                    break;
+                case BatchKind.CancelBarrier:
+                    barriers!.OnCancelBarrier(checkpointId);
+                    break;
+            }
+        }
+
+        /// <summary>
         /// After end of input: with checkpoints, serve the thread's mail until the final checkpoint
         /// has completed (its completion commits the sinks' last output). False when aborted.
         /// </summary>
@@ -175,24 +196,16 @@ namespace Weir.Execution
                         }
                     }
 
-                    switch (batch.Kind)
+                    if (batch.Kind == BatchKind.Data)
                     {
-                        case BatchKind.Data:
-                            records += batch.Count;
-                            Context.Progress?.EnterBatch(Context.ProgressSlot);
-                            body.ProcessBatch(batch.Records);
-                            Context.Progress?.LeaveBatch(Context.ProgressSlot);
-                            break;
-                        case BatchKind.EndOfInput:
-                            open--;
-                            barriers?.OnEndOfInput(batch.Channel);
-                            break;
-                        case BatchKind.Barrier:
-                            barriers!.OnBarrier(batch.Channel, batch.CheckpointId);
-                            break;
-                        case BatchKind.CancelBarrier:
-                            barriers!.OnCancelBarrier(batch.CheckpointId);
-                            break;
+                        records += batch.Count;
+                        Context.Progress?.EnterBatch(Context.ProgressSlot);
+                        body.ProcessBatch(batch.Records);
+                        Context.Progress?.LeaveBatch(Context.ProgressSlot);
+                    }
+                    else
+                    {
+                        HandleMarker(batch.Kind, batch.Channel, batch.CheckpointId, ref open, barriers);
                     }
 
                     input.Recycle(batch);
@@ -352,24 +365,16 @@ namespace Weir.Execution
         private static long Consume(ref TBody body, AlignedGate<T1> input, Batch<T1> batch, ref int open, BarrierHandler? barriers, SubtaskContext context)
         {
             int count = 0;
-            switch (batch.Kind)
+            if (batch.Kind == BatchKind.Data)
             {
-                case BatchKind.Data:
-                    count = batch.Count;
-                    context.Progress?.EnterBatch(context.ProgressSlot);
-                    body.ProcessBatch1(batch.Records);
-                    context.Progress?.LeaveBatch(context.ProgressSlot);
-                    break;
-                case BatchKind.EndOfInput:
-                    open--;
-                    barriers?.OnEndOfInput(batch.Channel);
-                    break;
-                case BatchKind.Barrier:
-                    barriers!.OnBarrier(batch.Channel, batch.CheckpointId);
-                    break;
-                case BatchKind.CancelBarrier:
-                    barriers!.OnCancelBarrier(batch.CheckpointId);
-                    break;
+                count = batch.Count;
+                context.Progress?.EnterBatch(context.ProgressSlot);
+                body.ProcessBatch1(batch.Records);
+                context.Progress?.LeaveBatch(context.ProgressSlot);
+            }
+            else
+            {
+                HandleMarker(batch.Kind, batch.Channel, batch.CheckpointId, ref open, barriers);
             }
 
             input.Recycle(batch);
@@ -379,24 +384,16 @@ namespace Weir.Execution
         private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset, SubtaskContext context)
         {
             int count = 0;
-            switch (batch.Kind)
+            if (batch.Kind == BatchKind.Data)
             {
-                case BatchKind.Data:
-                    count = batch.Count;
-                    context.Progress?.EnterBatch(context.ProgressSlot);
-                    body.ProcessBatch2(batch.Records);
-                    context.Progress?.LeaveBatch(context.ProgressSlot);
-                    break;
-                case BatchKind.EndOfInput:
-                    open--;
-                    barriers?.OnEndOfInput(channelOffset + batch.Channel);
-                    break;
-                case BatchKind.Barrier:
-                    barriers!.OnBarrier(channelOffset + batch.Channel, batch.CheckpointId);
-                    break;
-                case BatchKind.CancelBarrier:
-                    barriers!.OnCancelBarrier(batch.CheckpointId);
-                    break;
+                count = batch.Count;
+                context.Progress?.EnterBatch(context.ProgressSlot);
+                body.ProcessBatch2(batch.Records);
+                context.Progress?.LeaveBatch(context.ProgressSlot);
+            }
+            else
+            {
+                HandleMarker(batch.Kind, channelOffset + batch.Channel, batch.CheckpointId, ref open, barriers);
             }
 
             input.Recycle(batch);
