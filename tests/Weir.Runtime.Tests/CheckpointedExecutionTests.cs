@@ -97,4 +97,24 @@ public sealed class CheckpointedExecutionTests : IDisposable
         stop.Cancel();
         Assert.True((await first).Completed);
     }
+
+    [Fact]
+    public void A_subtask_stuck_in_user_code_beyond_the_stall_timeout_fails_the_job_naming_it()
+    {
+        StallingJob.Release.Reset();
+        try
+        {
+            var options = new ExecutionOptions(Parallelism: 1, StallDetection: Weir.Recovery.StallDetectionOptions.After(TimeSpan.FromMilliseconds(300)));
+
+            JobFailedException failed = Assert.Throws<JobFailedException>(() => new LocalExecutor().Execute(StallingJob.CreatePlan(10_000), options));
+
+            Weir.Recovery.SubtaskStalledException stalled = Assert.IsType<Weir.Recovery.SubtaskStalledException>(failed.InnerException);
+            Assert.Equal(0, stalled.Stalled.Subtask.Chain);
+            Assert.True(stalled.Stalled.BusyFor >= TimeSpan.FromMilliseconds(300));
+        }
+        finally
+        {
+            StallingJob.Release.Set(); // lets the abandoned thread finish
+        }
+    }
 }

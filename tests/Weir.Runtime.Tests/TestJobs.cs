@@ -310,3 +310,30 @@ public struct EveryStateKind : IKeyedProcessFunction<long, Reading, (long Key, l
         output.Collect((context.Key, _last.Value, _history.Count, _byLastDigit.Count, _sum.Value, _average.Value, _recent.Value));
     }
 }
+
+/// <summary>A keyed function that blocks on one record until released: a stalled subtask.</summary>
+[Job("stalling")]
+public static partial class StallingJob
+{
+    public static readonly ManualResetEventSlim Release = new(false);
+
+    [Pipeline]
+    private static void Define(PipelineBuilder p, long records) => p
+        .Source("readings", Sources.Generate<Reading, ReadingGenerator>(records))
+        .KeyBy(r => r.Sensor)
+        .Process("stall-on-500", new StallOn500())
+        .Sink("discard", Sinks.Discard<long>());
+}
+
+public struct StallOn500 : IKeyedProcessFunction<long, Reading, long>
+{
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<long> output)
+    {
+        if (value.Value == 500)
+        {
+            StallingJob.Release.Wait();
+        }
+
+        output.Collect(value.Value);
+    }
+}
