@@ -152,6 +152,7 @@ namespace Weir.Hosting
 
             var root = new RootCommand($"Weir job '{job.Name}'.");
             root.Subcommands.Add(run);
+            Inspection.InspectionCommandLine.AddTo(root, job);
             return root;
         }
 
