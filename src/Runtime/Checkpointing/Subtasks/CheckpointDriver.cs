@@ -72,11 +72,13 @@ namespace Weir.Checkpointing.Subtasks
         /// </summary>
         public void StartAttempt(IReadOnlyList<SubtaskCheckpointer> checkpointers, int threadCount, long? restoredId, Action<Exception> failAttempt)
         {
+            // Set here, before the attempt's threads start, not on the driver's thread: a thread of a
+            // small job can finish before the driver gets to the posted start.
+            _threadCount = threadCount;
+            Volatile.Write(ref _finishedThreads, 0);
             Post(() =>
             {
                 _checkpointers = checkpointers;
-                _threadCount = threadCount;
-                _finishedThreads = 0;
                 _allFinished = false;
                 Volatile.Write(ref _finalFromId, long.MaxValue);
                 _failAttempt = failAttempt;
