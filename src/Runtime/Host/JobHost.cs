@@ -152,6 +152,7 @@ namespace Weir.Hosting
 
             var root = new RootCommand($"Weir job '{job.Name}'.");
             root.Subcommands.Add(run);
+            JobControlCommands.AddTo(root, job);
             return root;
         }
 
@@ -196,7 +197,7 @@ namespace Weir.Hosting
             {
                 JobPlan plan = job.CreatePlan(arguments);
                 JobResult result = new LocalExecutor(logger).Execute(plan, options, stop.Token, abort.Token);
-                if (!result.Completed)
+                if (!result.Completed && result.StoppedWithSavepoint is null)
                 {
                     return ExitFailure;
                 }

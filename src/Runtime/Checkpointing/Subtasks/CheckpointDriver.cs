@@ -142,7 +142,7 @@ namespace Weir.Checkpointing.Subtasks
         {
             foreach (SavepointRequest request in _savepoints.Values)
             {
-                request.Completion.TrySetException(new InvalidOperationException($"Savepoint into '{request.Directory}' failed: {reason}."));
+                request.Completion.TrySetException(new InvalidOperationException($"Savepoint into '{request.Directory ?? request.Parent}' failed: {reason}."));
             }
 
             _savepoints.Clear();
@@ -196,12 +196,13 @@ namespace Weir.Checkpointing.Subtasks
         public void TriggerManually() => Post(() => TriggerManual(null));
 
         /// <summary>
-        /// Asks for a savepoint into <paramref name="directory"/>; the task completes with the directory
-        /// once its metadata is durable, or fails with the reason it was aborted.
+        /// Asks for a savepoint in a new directory <c>savepoint-&lt;id&gt;-&lt;time&gt;</c> under
+        /// <paramref name="parentDirectory"/>; the task completes once its metadata is durable and every
+        /// subtask has been told to commit, or fails with the reason it was not taken.
         /// </summary>
-        public Task<string> TriggerSavepoint(string directory)
+        public Task<SavepointResult> TriggerSavepoint(string parentDirectory)
         {
-            var request = new SavepointRequest(directory);
+            var request = new SavepointRequest(parentDirectory);
             Post(() => _attemptRunning && !_allFinished
                 ? TriggerManual(request)
                 : Refuse(request, "the job is not running (it is restarting, finishing or has ended)"));
@@ -210,11 +211,11 @@ namespace Weir.Checkpointing.Subtasks
 
         /// <summary>
         /// Stop with --drain: once every subtask has drained its input, the final checkpoint is a
-        /// savepoint into <paramref name="directory"/>. The caller ends the sources' input.
+        /// savepoint under <paramref name="parentDirectory"/>. The caller ends the sources' input.
         /// </summary>
-        public Task<string> SavepointWhenDrained(string directory)
+        public Task<SavepointResult> SavepointWhenDrained(string parentDirectory)
         {
-            var request = new SavepointRequest(directory);
+            var request = new SavepointRequest(parentDirectory);
             Post(() =>
             {
                 if (_allFinished)
@@ -294,7 +295,7 @@ namespace Weir.Checkpointing.Subtasks
             _thread.Join();
             foreach (SavepointRequest request in _savepoints.Values)
             {
-                request.Completion.TrySetException(new InvalidOperationException($"Savepoint into '{request.Directory}' failed: the job ended first."));
+                request.Completion.TrySetException(new InvalidOperationException($"Savepoint into '{request.Directory ?? request.Parent}' failed: the job ended first."));
             }
 
             foreach (SavepointRequest? request in _manualTriggers)
@@ -356,7 +357,7 @@ namespace Weir.Checkpointing.Subtasks
                         PostToAll(MailKind.Complete, complete.CheckpointId);
                         while (_completedSavepoints.TryDequeue(out SavepointRequest? savepoint))
                         {
-                            savepoint.Completion.TrySetResult(savepoint.Directory);
+                            savepoint.Completion.TrySetResult(new SavepointResult(savepoint.CheckpointId, savepoint.Directory!));
                         }
 
                         if (IsFinalCheckpoint(complete.CheckpointId))
@@ -390,6 +391,10 @@ namespace Weir.Checkpointing.Subtasks
             {
                 try
                 {
+                    savepoint.Directory = System.IO.Path.Combine(
+                        savepoint.Parent,
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"savepoint-{inject.CheckpointId}-{inject.Timestamp.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}"));
+                    savepoint.CheckpointId = inject.CheckpointId;
                     _pending[inject.CheckpointId] = _catalog.BeginSavepoint(inject.CheckpointId, inject.Timestamp, savepoint.Directory);
                 }
                 catch (Exception ex) when (ex is CheckpointStorageException or System.IO.IOException or UnauthorizedAccessException)
@@ -440,7 +445,6 @@ namespace Weir.Checkpointing.Subtasks
             if (_savepoints.TryRemove(checkpointId, out SavepointRequest? completed))
             {
                 Logger.LogInformation("Savepoint {CheckpointId} of job '{Job}' completed: {Directory}", checkpointId, _catalog.JobName, pending.SavepointDirectory);
-                completed.CheckpointId = checkpointId;
                 IReadOnlyList<CheckpointCommand> notify = _coordinator.MarkCompleted(checkpointId);
                 WriteStatistics(_coordinator.Statistics());
 
@@ -523,14 +527,23 @@ namespace Weir.Checkpointing.Subtasks
     }
 
     /// <summary>A user's request for a savepoint, completed with its directory.</summary>
-    internal sealed class SavepointRequest(string directory)
+    internal sealed class SavepointRequest(string parentDirectory)
     {
-        public string Directory { get; } = System.IO.Path.GetFullPath(directory);
+        /// <summary>Where the savepoint's own directory is created.</summary>
+        public string Parent { get; } = System.IO.Path.GetFullPath(parentDirectory);
+
+        /// <summary>The savepoint's directory, once its ID is known.</summary>
+        public string? Directory { get; set; }
 
         public long CheckpointId { get; set; }
 
-        public TaskCompletionSource<string> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<SavepointResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    /// <summary>A completed savepoint.</summary>
+    /// <param name="CheckpointId">Its ID (shared with checkpoints).</param>
+    /// <param name="Directory">Its directory: what <c>--from-savepoint</c> takes.</param>
+    public sealed record SavepointResult(long CheckpointId, string Directory);
 
     /// <summary>Too many checkpoints failed in a row (more than the tolerated number): the job fails.</summary>
     public sealed class CheckpointFailureException : Exception
