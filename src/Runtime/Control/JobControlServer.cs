@@ -30,6 +30,8 @@ namespace Weir.Control
         private readonly List<Task> _connections = [];
         private readonly Thread _thread;
         private int _stopping;
+        private string? _stoppedWithSavepoint;
+        private readonly ManualResetEventSlim _stopSettled = new(false);
         private volatile bool _disposed;
 
         private JobControlServer(Socket listener, string socketPath, CheckpointDriver driver, CancellationTokenSource stop, CancellationTokenSource abort, string defaultSavepoints, ILogger logger)
@@ -46,7 +48,11 @@ namespace Weir.Control
         }
 
         /// <summary>The savepoint the job was stopped with, once a stop request took one.</summary>
-        public string? StoppedWithSavepoint { get; private set; }
+        public string? StoppedWithSavepoint
+        {
+            get => Volatile.Read(ref _stoppedWithSavepoint);
+            private set => Volatile.Write(ref _stoppedWithSavepoint, value);
+        }
 
         /// <summary>Whether a cancel request aborted the job.</summary>
         public bool Cancelled { get; private set; }
@@ -91,6 +97,20 @@ namespace Weir.Control
 
             logger.LogInformation("Job control endpoint: {Path} (savepoint, stop, cancel)", socketPath);
             return new JobControlServer(listener, socketPath, driver, stop, abort, savepoints, logger);
+        }
+
+        /// <summary>
+        /// The savepoint a stop took, once a stop request in progress has settled (its savepoint
+        /// completed or failed); null when no stop was asked for or it failed.
+        /// </summary>
+        public string? StopOutcome(TimeSpan timeout)
+        {
+            if (Volatile.Read(ref _stopping) == 1)
+            {
+                _stopSettled.Wait(timeout);
+            }
+
+            return StoppedWithSavepoint;
         }
 
         /// <summary>The job's run has ended: stop and cancel requests waiting for that are answered.</summary>
@@ -202,7 +222,16 @@ namespace Weir.Control
 
                     try
                     {
-                        SavepointResult savepoint = drain ? await StopDrained(target).ConfigureAwait(false) : await StopAfterSavepoint(target).ConfigureAwait(false);
+                        SavepointResult savepoint;
+                        try
+                        {
+                            savepoint = drain ? await StopDrained(target).ConfigureAwait(false) : await StopAfterSavepoint(target).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            _stopSettled.Set();
+                        }
+
                         await _ended.Task.WaitAsync(s_stopReplyWait).ConfigureAwait(false);
                         return JobControlProtocol.Line(JobControlProtocol.Ok, savepoint.Directory);
                     }

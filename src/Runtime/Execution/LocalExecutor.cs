@@ -184,7 +184,7 @@ namespace Weir.Execution
                     try
                     {
                         JobResult result = RunAttempt(plan, options, stop, abort, jobParallelism, parallelism, maxParallelism, stateBackend, attemptStateDirectory, driver, restored, attempt, clock);
-                        string? stoppedWith = control?.StoppedWithSavepoint;
+                        string? stoppedWith = control?.StopOutcome(TimeSpan.FromSeconds(60));
                         driver?.EndAttempt(result.Completed ? "the job finished" : stoppedWith is not null ? "the job stopped with a savepoint" : "the job was aborted");
 
                         // A job stopped with a savepoint keeps its checkpoints as a finished one does.

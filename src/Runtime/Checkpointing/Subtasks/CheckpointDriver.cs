@@ -81,11 +81,13 @@ namespace Weir.Checkpointing.Subtasks
         /// </summary>
         public void StartAttempt(IReadOnlyList<SubtaskCheckpointer> checkpointers, int threadCount, long? restoredId, Action<Exception> failAttempt)
         {
+            // Counted from here, not on the coordinator thread: a thread whose input is empty may
+            // finish before the posted start runs, and its count must not be reset afterwards.
+            Volatile.Write(ref _threadCount, threadCount);
+            Interlocked.Exchange(ref _finishedThreads, 0);
             Post(() =>
             {
                 _checkpointers = checkpointers;
-                _threadCount = threadCount;
-                _finishedThreads = 0;
                 _allFinished = false;
                 Volatile.Write(ref _finalFromId, long.MaxValue);
                 _failAttempt = failAttempt;
@@ -162,7 +164,7 @@ namespace Weir.Checkpointing.Subtasks
         /// <summary>A processing thread's input ended; when every thread's has, the final checkpoint is triggered.</summary>
         public void OnThreadFinished()
         {
-            if (Interlocked.Increment(ref _finishedThreads) == _threadCount)
+            if (Interlocked.Increment(ref _finishedThreads) == Volatile.Read(ref _threadCount))
             {
                 Post(() =>
                 {
