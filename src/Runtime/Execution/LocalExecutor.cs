@@ -38,13 +38,19 @@ namespace Weir.Execution
     /// <param name="Fresh">Start without state even if the directory holds checkpoints of the job (they are deleted).</param>
     /// <param name="Restart">What to do when the job fails (null: Flink's default with checkpoints, exponential delay).</param>
     /// <param name="Faults">Failure injection for tests.</param>
+    /// <param name="FromSavepoint">A savepoint directory to start from; it wins over checkpoints of the job in <paramref name="Directory"/>.</param>
+    /// <param name="AllowNonRestoredState">Start even when the savepoint or checkpoint holds state of operators the job no longer has (that state is dropped).</param>
+    /// <param name="JobControl">Serve the job-control endpoint (savepoint, stop, cancel) in the job's checkpoint directory.</param>
     public sealed record CheckpointingOptions(
         string Directory,
         Checkpointing.Coordinator.CheckpointOptions Checkpoints,
         Checkpointing.Storage.CheckpointRetention? Retention = null,
         bool Fresh = false,
         Recovery.RestartStrategyOptions? Restart = null,
-        Checkpointing.Subtasks.ICheckpointFaults? Faults = null);
+        Checkpointing.Subtasks.ICheckpointFaults? Faults = null,
+        string? FromSavepoint = null,
+        bool AllowNonRestoredState = false,
+        bool JobControl = true);
 
     /// <summary>How a job run ended.</summary>
     /// <param name="JobName">The job.</param>
@@ -52,7 +58,8 @@ namespace Weir.Execution
     /// <param name="Duration">Wall-clock time of the run.</param>
     /// <param name="Parallelism">The job parallelism used.</param>
     /// <param name="MaxParallelism">The max parallelism used.</param>
-    public sealed record JobResult(string JobName, bool Completed, TimeSpan Duration, int Parallelism, int MaxParallelism);
+    /// <param name="StoppedWithSavepoint">The savepoint a stop request took before the job stopped (null: not stopped that way).</param>
+    public sealed record JobResult(string JobName, bool Completed, TimeSpan Duration, int Parallelism, int MaxParallelism, string? StoppedWithSavepoint = null);
 
     /// <summary>
     /// Runs a plan in this process: one thread per subtask (chain instance), bounded gates between
@@ -73,6 +80,12 @@ namespace Weir.Execution
         public JobResult Execute(JobPlan plan, ExecutionOptions? options = null, CancellationToken stop = default, CancellationToken abort = default)
         {
             options ??= new ExecutionOptions();
+
+            // The job-control endpoint stops (drain) and aborts (stop without drain, cancel) through these.
+            using var stopSource = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            using var abortSource = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            stop = stopSource.Token;
+            abort = abortSource.Token;
             int jobParallelism = options.Parallelism ?? plan.DefaultParallelism;
             int[] parallelism = plan.Chains.Select(c => c.Info.FixedParallelism ?? jobParallelism).ToArray();
             int maxParallelism = options.MaxParallelism ?? plan.MaxParallelism ?? KeyGroups.DefaultMaxParallelism(parallelism.DefaultIfEmpty(1).Max());
@@ -93,6 +106,8 @@ namespace Weir.Execution
 
             CheckpointCatalog? catalog = null;
             CheckpointDriver? driver = null;
+            RestoredCheckpoint? savepoint = null;
+            long firstIdOfRun = 0;
             using CheckpointDirectoryLock? directoryLock = options.Checkpointing is { } locked ? CheckpointDirectoryLock.Acquire(locked.Directory, plan.JobName) : null;
             if (options.Checkpointing is { } checkpointing)
             {
@@ -102,15 +117,35 @@ namespace Weir.Execution
                     catalog.DeleteAll("a fresh start was asked for (--fresh)");
                 }
 
-                // Key groups are fixed by the first run: a restore keeps the checkpoint's max parallelism.
-                if (catalog.Retained.Count > 0 && options.MaxParallelism is null && plan.MaxParallelism is null)
+                if (checkpointing.FromSavepoint is { } savepointDirectory)
                 {
-                    maxParallelism = catalog.Retained[^1].Metadata.MaxParallelism;
+                    savepoint = ReadSavepoint(plan, savepointDirectory, catalog);
+                    CheckOrphanedState(plan, savepoint, checkpointing.AllowNonRestoredState, $"savepoint '{savepoint.SavepointDirectory}'");
                 }
+
+                // Key groups are fixed by the first run: a restore keeps the checkpoint's max parallelism.
+                if (options.MaxParallelism is null && plan.MaxParallelism is null)
+                {
+                    if (savepoint is not null)
+                    {
+                        maxParallelism = savepoint.MaxParallelism;
+                    }
+                    else if (catalog.Retained.Count > 0)
+                    {
+                        maxParallelism = catalog.Retained[^1].Metadata.MaxParallelism;
+                    }
+                }
+
+                // Checkpoints this run takes have IDs from here on; older ones predate the savepoint.
+                firstIdOfRun = Math.Max(catalog.NextCheckpointId, (savepoint?.CheckpointId ?? 0) + 1);
 
                 var subtaskIds = plan.Chains.SelectMany(c => Enumerable.Range(0, parallelism[c.Info.Index]).Select(i => new SubtaskId(c.Info.Index, i)));
                 driver = new CheckpointDriver(catalog, checkpointing.Checkpoints, subtaskIds, maxParallelism, _logger, checkpointing.Faults);
             }
+
+            using Control.JobControlServer? control = driver is not null && options.Checkpointing!.JobControl
+                ? Control.JobControlServer.Start(options.Checkpointing.Directory, plan.JobName, driver, stopSource, abortSource, _logger)
+                : null;
 
             Recovery.RestartStrategy restart = (options.Checkpointing?.Restart ?? Recovery.RestartStrategyOptions.DefaultFor(checkpointingEnabled: true)).CreateStrategy();
             var clock = Stopwatch.StartNew();
@@ -119,7 +154,19 @@ namespace Weir.Execution
                 for (int attempt = 0; ; attempt++)
                 {
                     RestoredCheckpoint? restored = null;
-                    if (catalog?.SelectForRecovery() is { } latest)
+                    if (savepoint is not null && (attempt == 0 || catalog!.Retained.Count == 0 || catalog.Retained[^1].CheckpointId < firstIdOfRun))
+                    {
+                        // Until this run completes a checkpoint of its own, (re)starts go back to the savepoint.
+                        restored = savepoint;
+                        if (savepoint.MaxParallelism != maxParallelism)
+                        {
+                            throw Refuse(plan, new CheckpointRestoreException(
+                                $"Savepoint '{savepoint.SavepointDirectory}' was taken with max parallelism {savepoint.MaxParallelism}, but job '{plan.JobName}' now runs with {maxParallelism}: key groups cannot change. Run with --max-parallelism {savepoint.MaxParallelism}."));
+                        }
+
+                        _logger.LogInformation("Job '{Job}' resumes from savepoint {CheckpointId} in '{Directory}'", plan.JobName, savepoint.CheckpointId, savepoint.SavepointDirectory);
+                    }
+                    else if (catalog?.SelectForRecovery() is { } latest)
                     {
                         if (latest.Metadata.MaxParallelism != maxParallelism)
                         {
@@ -128,6 +175,7 @@ namespace Weir.Execution
                         }
 
                         restored = new RestoredCheckpoint(latest, catalog);
+                        CheckOrphanedState(plan, restored, options.Checkpointing!.AllowNonRestoredState, $"checkpoint {latest.CheckpointId} in '{options.Checkpointing.Directory}'");
                         _logger.LogInformation("Job '{Job}' resumes from checkpoint {CheckpointId} in {Directory}", plan.JobName, latest.CheckpointId, options.Checkpointing!.Directory);
                     }
 
@@ -136,9 +184,12 @@ namespace Weir.Execution
                     try
                     {
                         JobResult result = RunAttempt(plan, options, stop, abort, jobParallelism, parallelism, maxParallelism, stateBackend, attemptStateDirectory, driver, restored, attempt, clock);
-                        driver?.EndAttempt(result.Completed ? "the job finished" : "the job was aborted");
-                        driver?.Close(result.Completed ? JobTermination.Finished : JobTermination.Cancelled);
-                        return result;
+                        string? stoppedWith = control?.StopOutcome(TimeSpan.FromSeconds(60));
+                        driver?.EndAttempt(result.Completed ? "the job finished" : stoppedWith is not null ? "the job stopped with a savepoint" : "the job was aborted");
+
+                        // A job stopped with a savepoint keeps its checkpoints as a finished one does.
+                        driver?.Close(result.Completed || stoppedWith is not null ? JobTermination.Finished : JobTermination.Cancelled);
+                        return stoppedWith is null ? result : result with { StoppedWithSavepoint = stoppedWith };
                     }
                     catch (JobFailedException failure) when (driver is not null)
                     {
@@ -181,6 +232,7 @@ namespace Weir.Execution
             }
             finally
             {
+                control?.JobEnded();
                 driver?.Dispose();
 
                 // The stores are scratch space: checkpoints are what survives a run.
@@ -189,6 +241,76 @@ namespace Weir.Execution
                     State.Faster.FasterSpillStore.DeleteDirectory(stateRunDirectory);
                 }
             }
+        }
+
+        /// <summary>
+        /// Reads the savepoint to start from, checks it fits the job (max parallelism, no orphaned
+        /// state), and says in the log that it wins over the job's checkpoints.
+        /// </summary>
+        private RestoredCheckpoint ReadSavepoint(JobPlan plan, string directory, CheckpointCatalog catalog)
+        {
+            CompletedCheckpoint read;
+            try
+            {
+                read = CheckpointCatalog.ReadSavepoint(directory);
+            }
+            catch (Exception ex) when (ex is CheckpointCorruptException or CheckpointStorageException or System.IO.IOException or UnauthorizedAccessException)
+            {
+                throw Refuse(plan, new CheckpointRestoreException($"Cannot start job '{plan.JobName}' from savepoint '{System.IO.Path.GetFullPath(directory)}': {ex.Message}", ex));
+            }
+
+            var savepoint = RestoredCheckpoint.FromSavepoint(read, directory);
+            if (read.Metadata.JobName != plan.JobName)
+            {
+                _logger.LogWarning("Savepoint '{Directory}' was taken of job '{Other}'; job '{Job}' restores it by operator IDs.", savepoint.SavepointDirectory, read.Metadata.JobName, plan.JobName);
+            }
+
+            if (catalog.Retained.Count > 0)
+            {
+                _logger.LogInformation(
+                    "Job '{Job}' starts from savepoint '{Directory}' as asked (--from-savepoint), not from its latest checkpoint {CheckpointId} in '{Checkpoints}'; later restarts of this run use this run's checkpoints.",
+                    plan.JobName, savepoint.SavepointDirectory, catalog.Retained[^1].CheckpointId, catalog.Storage.GetLocation(catalog.JobName));
+            }
+
+            return savepoint;
+        }
+
+        /// <summary>
+        /// Refuses (before any state is loaded) a restore that would drop state: operators in the
+        /// savepoint or checkpoint that the job no longer has, unless <paramref name="allow"/>.
+        /// </summary>
+        private void CheckOrphanedState(JobPlan plan, RestoredCheckpoint restored, bool allow, string source)
+        {
+            var present = new HashSet<string>(plan.Chains.SelectMany(c => c.Info.Operators).Select(o => o.Id), StringComparer.Ordinal);
+            var orphans = restored.Metadata.Operators.Where(o => !present.Contains(o.OperatorId)).ToList();
+            if (orphans.Count == 0)
+            {
+                return;
+            }
+
+            string list = string.Join("; ", orphans.Select(o =>
+                $"'{o.OperatorId}' ({string.Join(", ", o.Subtasks.SelectMany(s => s.Files).Select(f => StateKindOf(f.Name)).Distinct(StringComparer.Ordinal).DefaultIfEmpty("no files"))} state)"));
+            if (allow)
+            {
+                _logger.LogWarning("Job '{Job}' drops the state of operators it no longer has (--allow-non-restored-state), from {Source}: {Operators}", plan.JobName, source, list);
+                return;
+            }
+
+            throw Refuse(plan, new CheckpointRestoreException(
+                $"Job '{plan.JobName}' cannot restore {source}: it holds state of operators the job no longer has: {list}. " +
+                "Give those operators back their IDs if they were renamed, or run with --allow-non-restored-state to drop that state."));
+        }
+
+        private static string StateKindOf(string fileName)
+        {
+            int dot = fileName.IndexOf('.', StringComparison.Ordinal);
+            return dot < 0 ? fileName : fileName[..dot];
+        }
+
+        private JobFailedException Refuse(JobPlan plan, CheckpointRestoreException reason)
+        {
+            _logger.LogError("{Message}", reason.Message);
+            return new JobFailedException(plan.JobName, reason);
         }
 
         private JobResult RunAttempt(JobPlan plan, ExecutionOptions options, CancellationToken stop, CancellationToken abort, int jobParallelism, int[] parallelism, int maxParallelism, State.StateBackendOptions stateBackend, string? stateRunDirectory, CheckpointDriver? driver, RestoredCheckpoint? restored, int attempt, Stopwatch clock)

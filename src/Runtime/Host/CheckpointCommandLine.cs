@@ -74,6 +74,18 @@ namespace Weir.Hosting
         };
 
         /// <summary>How <c>--checkpoint-mode</c> is spelled.</summary>
+        private readonly Option<string?> _fromSavepoint = new("--from-savepoint")
+        {
+            Description = "Start from this savepoint directory (the path the savepoint or stop command printed; it may have been copied from another machine). " +
+                "It wins over checkpoints of the job in --checkpoint-dir; parallelism and state backend may differ from the run that took it. Needs --checkpoint-dir.",
+        };
+
+        private readonly Option<bool> _allowNonRestoredState = new("--allow-non-restored-state")
+        {
+            Description = "Start even if the savepoint or checkpoint holds state of operators this job no longer has (that state is dropped). " +
+                "Without it such a restore is refused, naming the operators.",
+        };
+
         internal enum CheckpointModeOption
         {
             ExactlyOnce,
@@ -93,6 +105,8 @@ namespace Weir.Hosting
             run.Options.Add(_retainOnCancel);
             run.Options.Add(_fresh);
             run.Options.Add(_restart);
+            run.Options.Add(_fromSavepoint);
+            run.Options.Add(_allowNonRestoredState);
         }
 
         public void Validate(CommandResult result)
@@ -102,7 +116,7 @@ namespace Weir.Hosting
             CheckDuration(result, _minPause);
             if (result.GetValue(_directory) is null)
             {
-                foreach (Option option in new Option[] { _interval, _timeout, _minPause, _maxConcurrent, _tolerableFailures, _retained, _restart })
+                foreach (Option option in new Option[] { _interval, _timeout, _minPause, _maxConcurrent, _tolerableFailures, _retained, _restart, _fromSavepoint })
                 {
                     if (result.GetResult(option) is { Implicit: false })
                     {
@@ -157,7 +171,14 @@ namespace Weir.Hosting
             RestartStrategyOptions restart = result.GetValue(_restart) is { } text && RestartStrategyOptions.TryParse(text, out RestartStrategyOptions parsed, out _)
                 ? parsed
                 : RestartStrategyOptions.DefaultFor(checkpointingEnabled: true);
-            return new CheckpointingOptions(directory, checkpoints, retention, result.GetValue(_fresh), restart);
+            return new CheckpointingOptions(
+                directory,
+                checkpoints,
+                retention,
+                result.GetValue(_fresh),
+                restart,
+                FromSavepoint: result.GetValue(_fromSavepoint),
+                AllowNonRestoredState: result.GetValue(_allowNonRestoredState));
         }
 
         private static TimeSpan DurationOr(CommandResult result, Option<string?> option, TimeSpan fallback)

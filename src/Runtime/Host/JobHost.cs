@@ -153,6 +153,7 @@ namespace Weir.Hosting
             var root = new RootCommand($"Weir job '{job.Name}'.");
             root.Subcommands.Add(run);
             Inspection.InspectionCommandLine.AddTo(root, job);
+            JobControlCommands.AddTo(root, job);
             return root;
         }
 
@@ -197,7 +198,7 @@ namespace Weir.Hosting
             {
                 JobPlan plan = job.CreatePlan(arguments);
                 JobResult result = new LocalExecutor(logger).Execute(plan, options, stop.Token, abort.Token);
-                if (!result.Completed)
+                if (!result.Completed && result.StoppedWithSavepoint is null)
                 {
                     return ExitFailure;
                 }

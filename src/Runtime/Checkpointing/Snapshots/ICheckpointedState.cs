@@ -33,6 +33,14 @@ namespace Weir.Checkpointing.Snapshots
         IStateSnapshot Snapshot(long checkpointId);
 
         /// <summary>
+        /// The synchronous phase for a checkpoint of the given <paramref name="kind"/>. A savepoint
+        /// must be self-contained: state that checkpoints write incrementally writes a full copy into
+        /// files of the savepoint alone and leaves its incremental chain as it was (a savepoint never
+        /// becomes the base of later checkpoints). The default serves state without incremental files.
+        /// </summary>
+        IStateSnapshot Snapshot(long checkpointId, SnapshotKind kind) => Snapshot(checkpointId);
+
+        /// <summary>
         /// Restores this piece from a checkpoint before the first record is processed. Called at
         /// most once, only when the checkpoint holds state of this operator (see
         /// <see cref="RestoredOperatorState.FilesOf"/> for this piece's files).
@@ -50,7 +58,17 @@ namespace Weir.Checkpointing.Snapshots
         void NotifyCheckpointAborted(long checkpointId);
     }
 
-    /// <summary>What <see cref="ICheckpointedState.Snapshot"/> captured: the asynchronous phase writes it.</summary>
+    /// <summary>What a snapshot is taken for.</summary>
+    public enum SnapshotKind
+    {
+        /// <summary>A checkpoint: owned by Weir, may be incremental, deleted by retention.</summary>
+        Checkpoint,
+
+        /// <summary>A savepoint: owned by the user, always full and self-contained, never deleted by Weir.</summary>
+        Savepoint,
+    }
+
+    /// <summary>What <see cref="ICheckpointedState.Snapshot(long)"/> captured: the asynchronous phase writes it.</summary>
     public interface IStateSnapshot
     {
         /// <summary>

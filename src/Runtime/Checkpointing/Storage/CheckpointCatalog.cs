@@ -206,6 +206,79 @@ namespace Weir.Checkpointing.Storage
         }
 
         /// <summary>
+        /// Starts savepoint <paramref name="checkpointId"/> (IDs are shared with checkpoints): every
+        /// file goes into <paramref name="directory"/>, which must not exist or be empty. The savepoint
+        /// is never retained or deleted by the catalog once complete.
+        /// </summary>
+        /// <exception cref="CheckpointStorageException">The directory exists and holds files.</exception>
+        public PendingCheckpoint BeginSavepoint(long checkpointId, DateTimeOffset triggerTime, string directory)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(directory);
+            string full = Path.GetFullPath(directory);
+            if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+            {
+                throw new CheckpointStorageException(full, $"Savepoint target '{full}' already exists and is not empty: give a new directory (--target) so no savepoint is overwritten.");
+            }
+
+            lock (_lock)
+            {
+                if (checkpointId <= _highestCheckpointId)
+                {
+                    throw new InvalidOperationException($"Savepoint {checkpointId} of job '{JobName}' is not above the highest checkpoint ID already used ({_highestCheckpointId}).");
+                }
+
+                _highestCheckpointId = checkpointId;
+                var pending = new PendingCheckpoint(this, checkpointId, triggerTime, new LocalCheckpointStorage(full));
+                _pending.Add(checkpointId, pending);
+                return pending;
+            }
+        }
+
+        /// <summary>
+        /// Reads the savepoint in <paramref name="directory"/> (its <c>_metadata</c>, checked, and
+        /// every state file verified), for a restore. Its files are opened through <see cref="OpenSavepointFile"/>.
+        /// </summary>
+        /// <exception cref="CheckpointCorruptException">The metadata or a state file is missing, damaged, or not a savepoint's.</exception>
+        public static CompletedCheckpoint ReadSavepoint(string directory)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(directory);
+            var storage = new LocalCheckpointStorage(directory);
+            string location = storage.GetLocation(CheckpointLayout.MetadataFileName);
+            if (!storage.Exists(CheckpointLayout.MetadataFileName))
+            {
+                throw new CheckpointCorruptException(location, CheckpointCorruption.Missing, "there is no savepoint here (no _metadata): give the directory a savepoint command printed.");
+            }
+
+            byte[] content;
+            using (Stream stream = storage.OpenRead(CheckpointLayout.MetadataFileName))
+            {
+                content = new byte[stream.Length];
+                stream.ReadExactly(content);
+            }
+
+            CheckpointMetadata metadata = CheckpointMetadataFormat.DeserializeAny(content, location);
+            if (!metadata.Savepoint)
+            {
+                throw new CheckpointCorruptException(location, CheckpointCorruption.InvalidMetadata, "it is a checkpoint's metadata, whose files lie in the job's checkpoint directory: restore a checkpoint by running with its --checkpoint-dir, or take a savepoint.");
+            }
+
+            var completed = new CompletedCheckpoint(metadata.CheckpointId, metadata);
+            foreach (StateFileReference file in completed.StateFiles)
+            {
+                StateFileReader.Verify(storage, file.Path, file);
+            }
+
+            return completed;
+        }
+
+        /// <summary>Opens a state file of the savepoint in <paramref name="directory"/> (see <see cref="ReadSavepoint"/>).</summary>
+        public static Stream OpenSavepointFile(string directory, StateFileReference file)
+        {
+            ArgumentNullException.ThrowIfNull(file);
+            return StateFileReader.Open(new LocalCheckpointStorage(directory), file.Path, file);
+        }
+
+        /// <summary>
         /// Completes <paramref name="pending"/> once every subtask has acknowledged: writes its
         /// <c>_metadata</c> atomically (temp file, fsync, rename), then applies retention: the
         /// oldest checkpoints beyond <see cref="CheckpointRetention.RetainedCheckpoints"/>, and
@@ -234,7 +307,26 @@ namespace Weir.Checkpointing.Storage
                     CompletionTime = completionTime ?? DateTimeOffset.UtcNow,
                     MaxParallelism = maxParallelism,
                     Operators = operators,
+                    Savepoint = pending.IsSavepoint,
                 };
+                if (pending.SavepointStorage is { } savepoint)
+                {
+                    // Not retained, not reference-counted: the user owns it from now on.
+                    try
+                    {
+                        string location = savepoint.GetLocation(CheckpointLayout.MetadataFileName);
+                        CheckpointMetadataFormat.Validate(metadata, location, JobName, pending.CheckpointId);
+                        savepoint.PublishAtomically(CheckpointLayout.MetadataFileName, CheckpointMetadataFormat.Serialize(metadata));
+                    }
+                    catch
+                    {
+                        DiscardPending(pending);
+                        throw;
+                    }
+
+                    return new CompletedCheckpoint(pending.CheckpointId, metadata);
+                }
+
                 try
                 {
                     if (pending.CheckpointId < latest)
@@ -341,7 +433,24 @@ namespace Weir.Checkpointing.Storage
 
                 _retained.Clear();
                 _unusable.Clear();
-                Storage.DeleteDirectory(_jobDirectory);
+
+                // Savepoints (and a running job's control endpoint) are not checkpoints: they stay.
+                foreach (string name in Storage.ListDirectories(_jobDirectory))
+                {
+                    if (name != CheckpointLayout.SavepointsDirectoryName)
+                    {
+                        Storage.DeleteDirectory(StoragePath(name));
+                    }
+                }
+
+                foreach (string name in Storage.ListFiles(_jobDirectory))
+                {
+                    if (!name.StartsWith('_'))
+                    {
+                        Storage.Delete(StoragePath(name));
+                    }
+                }
+
                 _logger.LogInformation("Checkpoints of job '{Job}' deleted: {Reason}.", JobName, reason);
             }
         }
@@ -530,6 +639,23 @@ namespace Weir.Checkpointing.Storage
 
         private void DiscardPending(PendingCheckpoint pending)
         {
+            if (pending.SavepointStorage is { } savepoint)
+            {
+                try
+                {
+                    Directory.Delete(savepoint.RootDirectory, recursive: true);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogWarning("The directory '{Directory}' of aborted savepoint {CheckpointId} of job '{Job}' could not be deleted: {Reason}", savepoint.RootDirectory, pending.CheckpointId, JobName, e.Message);
+                }
+
+                return;
+            }
+
             foreach (string path in pending.ReferencedSharedFiles)
             {
                 if (!pending.CreatedSharedFiles.Contains(path))

@@ -85,6 +85,39 @@ namespace Weir.Checkpointing.Storage
             return name.Length > 0 && name[0] != '.' && name != MetadataFileName && IsPortableName(name);
         }
 
+        /// <summary>The directory, in a job's directory, where savepoints go unless a target is given.</summary>
+        public const string SavepointsDirectoryName = "savepoints";
+
+        /// <summary>
+        /// Where a savepoint writes a file, relative to the savepoint's directory:
+        /// <c>&lt;op-hash&gt;/&lt;name&gt;/subtask-&lt;index&gt;.state</c> (operator, then the piece of state,
+        /// then the subtask, whose key-group range the metadata records).
+        /// </summary>
+        public static string SavepointStateFile(string operatorId, int subtaskIndex, string name)
+            => string.Create(CultureInfo.InvariantCulture, $"{OperatorIds.Hash(operatorId):x16}/{name}/subtask-{subtaskIndex}{StateFileExtension}");
+
+        /// <summary>
+        /// Whether <paramref name="relativePath"/> (from a savepoint's metadata) names a file inside the
+        /// savepoint's directory: portable segments, no '..', not the metadata itself.
+        /// </summary>
+        public static bool IsValidSavepointFilePath(string relativePath)
+        {
+            if (relativePath.Length == 0 || relativePath == MetadataFileName)
+            {
+                return false;
+            }
+
+            foreach (string segment in relativePath.Split('/'))
+            {
+                if (segment.Length == 0 || segment[0] == '.' || !IsPortableName(segment))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
         internal static bool IsPortableName(string name)
         {
             foreach (char c in name)

@@ -32,6 +32,13 @@ namespace Weir.Checkpointing.Storage
 
         /// <summary>The state of every stateful operator, ordered by operator ID (ordinal).</summary>
         public required IReadOnlyList<OperatorStateMetadata> Operators { get; init; }
+
+        /// <summary>
+        /// Whether this is a savepoint: full, self-contained, paths relative to the savepoint's own
+        /// directory (docs/savepoints.md). Absent in checkpoints' metadata.
+        /// </summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+        public bool Savepoint { get; init; }
     }
 
     /// <summary>One operator's state in a checkpoint.</summary>

@@ -42,6 +42,15 @@ namespace Weir.Checkpointing.Storage
         /// <exception cref="CheckpointCorruptException">The file is truncated, damaged, of an unknown version, or does not describe that checkpoint.</exception>
         public static CheckpointMetadata Deserialize(ReadOnlySpan<byte> file, string location, string jobName, long checkpointId)
         {
+            CheckpointMetadata metadata = DeserializeAny(file, location);
+            Validate(metadata, location, jobName, checkpointId);
+            return metadata;
+        }
+
+        /// <summary>Parses and checks a metadata file without expecting a job or ID (a savepoint found by its path).</summary>
+        /// <exception cref="CheckpointCorruptException">The file is damaged or does not describe a checkpoint.</exception>
+        public static CheckpointMetadata DeserializeAny(ReadOnlySpan<byte> file, string location)
+        {
             int newline = file[..Math.Min(file.Length, MaxFirstLineLength)].IndexOf((byte)'\n');
             if (newline < 0)
             {
@@ -105,7 +114,7 @@ namespace Weir.Checkpointing.Storage
                 throw Corrupt(location, CheckpointCorruption.InvalidMetadata, "the JSON is null.");
             }
 
-            Validate(metadata, location, jobName, checkpointId);
+            Validate(metadata, location, metadata.JobName, metadata.CheckpointId);
             return metadata;
         }
 
@@ -120,7 +129,7 @@ namespace Weir.Checkpointing.Storage
                 throw Corrupt(location, CheckpointCorruption.UnknownVersion, $"the JSON says format version {metadata.FormatVersion}; this build reads version {CurrentVersion}.");
             }
 
-            if (metadata.JobName != jobName || metadata.CheckpointId != checkpointId)
+            if (!metadata.Savepoint && (metadata.JobName != jobName || metadata.CheckpointId != checkpointId))
             {
                 throw Corrupt(location, CheckpointCorruption.InvalidMetadata, $"it describes checkpoint {metadata.CheckpointId} of job '{metadata.JobName}', but lies where checkpoint {checkpointId} of job '{jobName}' belongs.");
             }
@@ -148,9 +157,9 @@ namespace Weir.Checkpointing.Storage
 
                     foreach (SubtaskStateFile file in subtask.Files)
                     {
-                        if (!CheckpointLayout.IsValidStateFilePath(file.File.Path, checkpointId))
+                        if (metadata.Savepoint ? !CheckpointLayout.IsValidSavepointFilePath(file.File.Path) : !CheckpointLayout.IsValidStateFilePath(file.File.Path, checkpointId))
                         {
-                            throw Corrupt(location, CheckpointCorruption.InvalidMetadata, $"operator '{op.OperatorId}' subtask {subtask.SubtaskIndex} refers to '{file.File.Path}', which is neither in its own directory nor in '{CheckpointLayout.SharedDirectoryName}/'.");
+                            throw Corrupt(location, CheckpointCorruption.InvalidMetadata, $"operator '{op.OperatorId}' subtask {subtask.SubtaskIndex} refers to '{file.File.Path}', which is {(metadata.Savepoint ? "not a file inside the savepoint's directory" : $"neither in its own directory nor in '{CheckpointLayout.SharedDirectoryName}/'")}.");
                         }
                     }
                 }

@@ -21,12 +21,21 @@ namespace Weir.Checkpointing.Storage
         private readonly HashSet<string> _referencedSharedFiles = new(StringComparer.Ordinal);
         private bool _ended;
 
-        internal PendingCheckpoint(CheckpointCatalog catalog, long checkpointId, DateTimeOffset triggerTime)
+        internal PendingCheckpoint(CheckpointCatalog catalog, long checkpointId, DateTimeOffset triggerTime, LocalCheckpointStorage? savepoint = null)
         {
             _catalog = catalog;
             CheckpointId = checkpointId;
             TriggerTime = triggerTime;
+            SavepointStorage = savepoint;
         }
+
+        /// <summary>Whether this is a savepoint (full, self-contained, written to its own directory, never retained).</summary>
+        public bool IsSavepoint => SavepointStorage is not null;
+
+        /// <summary>For a savepoint: its directory, where every file and the metadata go.</summary>
+        public string? SavepointDirectory => SavepointStorage?.RootDirectory;
+
+        internal LocalCheckpointStorage? SavepointStorage { get; }
 
         /// <summary>The checkpoint's ID.</summary>
         public long CheckpointId { get; }
@@ -40,6 +49,11 @@ namespace Weir.Checkpointing.Storage
         /// </summary>
         public StateFileWriter CreateExclusiveStateFile(string operatorId, int subtaskIndex, string name, StateFileCodec codec = StateFileCodec.Zstd)
         {
+            if (SavepointStorage is { } savepoint)
+            {
+                return CreateSavepointFile(savepoint, operatorId, subtaskIndex, name, codec);
+            }
+
             string relative = CheckpointLayout.CheckpointDirectory(CheckpointId) + "/" + FileName(operatorId, subtaskIndex, name, unique: false);
             lock (_lock)
             {
@@ -56,6 +70,12 @@ namespace Weir.Checkpointing.Storage
         /// </summary>
         public StateFileWriter CreateSharedStateFile(string operatorId, int subtaskIndex, string name, StateFileCodec codec = StateFileCodec.Zstd)
         {
+            if (SavepointStorage is { } savepoint)
+            {
+                // Nothing is shared with a savepoint: a copy of the directory must be complete.
+                return CreateSavepointFile(savepoint, operatorId, subtaskIndex, name, codec);
+            }
+
             string relative = CheckpointLayout.SharedDirectoryName + "/" + FileName(operatorId, subtaskIndex, name, unique: true);
             lock (_lock)
             {
@@ -84,6 +104,16 @@ namespace Weir.Checkpointing.Storage
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(subtaskIndex, parallelism);
             foreach (SubtaskStateFile file in files)
             {
+                if (IsSavepoint)
+                {
+                    if (!CheckpointLayout.IsValidSavepointFilePath(file.File.Path) || CheckpointLayout.IsShared(file.File.Path))
+                    {
+                        throw new InvalidOperationException($"Operator '{operatorId}' subtask {subtaskIndex} acknowledged '{file.File.Path}' for savepoint {CheckpointId}, which may only hold files it wrote into its own directory.");
+                    }
+
+                    continue;
+                }
+
                 if (!CheckpointLayout.IsValidStateFilePath(file.File.Path, CheckpointId))
                 {
                     throw new InvalidOperationException($"Operator '{operatorId}' subtask {subtaskIndex} acknowledged '{file.File.Path}', which checkpoint {CheckpointId} cannot use: only its own directory and '{CheckpointLayout.SharedDirectoryName}/'.");
@@ -109,13 +139,13 @@ namespace Weir.Checkpointing.Storage
                 }
 
                 var reused = files.Select(f => f.File.Path)
-                    .Where(p => CheckpointLayout.IsShared(p) && !_createdSharedFiles.Contains(p) && !_referencedSharedFiles.Contains(p))
+                    .Where(p => !IsSavepoint && CheckpointLayout.IsShared(p) && !_createdSharedFiles.Contains(p) && !_referencedSharedFiles.Contains(p))
                     .Distinct(StringComparer.Ordinal)
                     .ToList();
                 _catalog.HoldReusedSharedFiles(this, reused);
                 foreach (SubtaskStateFile file in files)
                 {
-                    if (CheckpointLayout.IsShared(file.File.Path))
+                    if (!IsSavepoint && CheckpointLayout.IsShared(file.File.Path))
                     {
                         _referencedSharedFiles.Add(file.File.Path);
                     }
@@ -181,6 +211,24 @@ namespace Weir.Checkpointing.Storage
                 _ended = true;
                 return true;
             }
+        }
+
+        private StateFileWriter CreateSavepointFile(LocalCheckpointStorage savepoint, string operatorId, int subtaskIndex, string name, StateFileCodec codec)
+        {
+            ArgumentNullException.ThrowIfNull(operatorId);
+            ArgumentOutOfRangeException.ThrowIfNegative(subtaskIndex);
+            if (!CheckpointLayout.IsPortableName(name) || name[0] == '.')
+            {
+                throw new ArgumentException($"State file name '{name}' must use letters, digits, '.', '_' and '-' and not start with '.'.", nameof(name));
+            }
+
+            string relative = CheckpointLayout.SavepointStateFile(operatorId, subtaskIndex, name);
+            lock (_lock)
+            {
+                ThrowIfEnded();
+            }
+
+            return StateFileWriter.Create(savepoint, relative, relative, codec);
         }
 
         // Operator IDs are user strings; their stable hash is a safe, fixed-length file name part.

@@ -42,6 +42,15 @@ namespace Weir.Checkpointing.Subtasks
         private bool _allFinished;
         private long _finalFromId = long.MaxValue;
 
+        // One entry per manual trigger asked of the coordinator, in order: the savepoint it is for, or
+        // null for a plain checkpoint. The coordinator turns manual triggers into barriers one to one
+        // and in order, so the next manual barrier belongs to the head of this queue.
+        private readonly Queue<SavepointRequest?> _manualTriggers = new();
+        private readonly ConcurrentDictionary<long, SavepointRequest> _savepoints = new();
+        private readonly ConcurrentDictionary<long, int> _savepointNotifications = new();
+        private readonly ConcurrentQueue<SavepointRequest> _completedSavepoints = new();
+        private SavepointRequest? _finalSavepoint;
+
         public CheckpointDriver(CheckpointCatalog catalog, CheckpointOptions options, IEnumerable<SubtaskId> subtasks, int maxParallelism, ILogger logger, ICheckpointFaults? faults)
         {
             _catalog = catalog;
@@ -72,10 +81,10 @@ namespace Weir.Checkpointing.Subtasks
         /// </summary>
         public void StartAttempt(IReadOnlyList<SubtaskCheckpointer> checkpointers, int threadCount, long? restoredId, Action<Exception> failAttempt)
         {
-            // Set here, before the attempt's threads start, not on the driver's thread: a thread of a
-            // small job can finish before the driver gets to the posted start.
-            _threadCount = threadCount;
-            Volatile.Write(ref _finishedThreads, 0);
+            // Counted from here, not on the coordinator thread: a thread whose input is empty may
+            // finish before the posted start runs, and its count must not be reset afterwards.
+            Volatile.Write(ref _threadCount, threadCount);
+            Interlocked.Exchange(ref _finishedThreads, 0);
             Post(() =>
             {
                 _checkpointers = checkpointers;
@@ -128,18 +137,48 @@ namespace Weir.Checkpointing.Subtasks
             }
 
             _pending.Clear();
+            FailSavepoints($"the job attempt ended ({reason})");
+        }
+
+        private void FailSavepoints(string reason)
+        {
+            foreach (SavepointRequest request in _savepoints.Values)
+            {
+                request.Completion.TrySetException(new InvalidOperationException($"Savepoint into '{request.Directory ?? request.Parent}' failed: {reason}."));
+            }
+
+            _savepoints.Clear();
+            Post(() =>
+            {
+                while (_manualTriggers.Count > 0)
+                {
+                    _manualTriggers.Dequeue()?.Completion.TrySetException(new InvalidOperationException($"Savepoint was not taken: {reason}."));
+                }
+
+                _finalSavepoint?.Completion.TrySetException(new InvalidOperationException($"Savepoint was not taken: {reason}."));
+                _finalSavepoint = null;
+                return [];
+            });
         }
 
         /// <summary>A processing thread's input ended; when every thread's has, the final checkpoint is triggered.</summary>
         public void OnThreadFinished()
         {
-            if (Interlocked.Increment(ref _finishedThreads) == _threadCount)
+            if (Interlocked.Increment(ref _finishedThreads) == Volatile.Read(ref _threadCount))
             {
                 Post(() =>
                 {
                     _allFinished = true;
+                    if (_finalSavepoint is { } drained)
+                    {
+                        // Stop with --drain: the final checkpoint is the savepoint.
+                        _finalSavepoint = null;
+                        Logger.LogInformation("All input of job '{Job}' is drained: taking the final savepoint, whose completion commits the output.", _catalog.JobName);
+                        return TriggerManual(drained);
+                    }
+
                     Logger.LogInformation("All input of job '{Job}' is processed: taking the final checkpoint, whose completion commits the output.", _catalog.JobName);
-                    return _coordinator.TriggerManually();
+                    return TriggerManual(null);
                 });
             }
         }
@@ -156,7 +195,79 @@ namespace Weir.Checkpointing.Subtasks
             => Post(() => _coordinator.Decline(checkpointId, subtask, reason, message));
 
         /// <summary>Asks for a checkpoint now (a user's request).</summary>
-        public void TriggerManually() => Post(() => _coordinator.TriggerManually());
+        public void TriggerManually() => Post(() => TriggerManual(null));
+
+        /// <summary>
+        /// Asks for a savepoint in a new directory <c>savepoint-&lt;id&gt;-&lt;time&gt;</c> under
+        /// <paramref name="parentDirectory"/>; the task completes once its metadata is durable and every
+        /// subtask has been told to commit, or fails with the reason it was not taken.
+        /// </summary>
+        public Task<SavepointResult> TriggerSavepoint(string parentDirectory)
+        {
+            var request = new SavepointRequest(parentDirectory);
+            Post(() => _attemptRunning && !_allFinished
+                ? TriggerManual(request)
+                : Refuse(request, "the job is not running (it is restarting, finishing or has ended)"));
+            return request.Completion.Task;
+        }
+
+        /// <summary>
+        /// Stop with --drain: once every subtask has drained its input, the final checkpoint is a
+        /// savepoint under <paramref name="parentDirectory"/>. The caller ends the sources' input.
+        /// </summary>
+        public Task<SavepointResult> SavepointWhenDrained(string parentDirectory)
+        {
+            var request = new SavepointRequest(parentDirectory);
+            Post(() =>
+            {
+                if (_allFinished)
+                {
+                    return Refuse(request, "all input was already processed and the final checkpoint taken");
+                }
+
+                _finalSavepoint = request;
+                return [];
+            });
+            return request.Completion.Task;
+        }
+
+        /// <summary>Waits until every subtask has been told that savepoint <paramref name="checkpointId"/> completed (sinks committed it).</summary>
+        public bool WaitForSavepointNotified(long checkpointId, TimeSpan timeout)
+        {
+            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            while (_savepointNotifications.GetValueOrDefault(checkpointId) < Volatile.Read(ref _checkpointers).Count)
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    return false;
+                }
+
+                Thread.Sleep(5);
+            }
+
+            return true;
+        }
+
+        /// <summary>A subtask handled the completion of <paramref name="checkpointId"/> (counted for savepoints only).</summary>
+        public void OnNotified(long checkpointId)
+        {
+            if (_savepoints.ContainsKey(checkpointId) || _savepointNotifications.ContainsKey(checkpointId))
+            {
+                _savepointNotifications.AddOrUpdate(checkpointId, 1, static (_, n) => n + 1);
+            }
+        }
+
+        private IReadOnlyList<CheckpointCommand> TriggerManual(SavepointRequest? savepoint)
+        {
+            _manualTriggers.Enqueue(savepoint);
+            return _coordinator.TriggerManually();
+        }
+
+        private static IReadOnlyList<CheckpointCommand> Refuse(SavepointRequest request, string reason)
+        {
+            request.Completion.TrySetException(new InvalidOperationException($"No savepoint was taken: {reason}."));
+            return [];
+        }
 
         public void Track(Task asyncPhase)
         {
@@ -184,6 +295,17 @@ namespace Weir.Checkpointing.Subtasks
             _disposed = true;
             _wake.Set();
             _thread.Join();
+            foreach (SavepointRequest request in _savepoints.Values)
+            {
+                request.Completion.TrySetException(new InvalidOperationException($"Savepoint into '{request.Directory ?? request.Parent}' failed: the job ended first."));
+            }
+
+            foreach (SavepointRequest? request in _manualTriggers)
+            {
+                request?.Completion.TrySetException(new InvalidOperationException("Savepoint was not taken: the job ended first."));
+            }
+
+            _finalSavepoint?.Completion.TrySetException(new InvalidOperationException("Savepoint was not taken: the job ended first."));
         }
 
         private void Post(Func<IReadOnlyList<CheckpointCommand>> input)
@@ -235,6 +357,11 @@ namespace Weir.Checkpointing.Subtasks
                     case NotifyCheckpointComplete complete:
                         Faults?.BeforeNotifyComplete(complete.CheckpointId);
                         PostToAll(MailKind.Complete, complete.CheckpointId);
+                        while (_completedSavepoints.TryDequeue(out SavepointRequest? savepoint))
+                        {
+                            savepoint.Completion.TrySetResult(new SavepointResult(savepoint.CheckpointId, savepoint.Directory!));
+                        }
+
                         if (IsFinalCheckpoint(complete.CheckpointId))
                         {
                             // The job ends with this one: no periodic checkpoint of a finished job.
@@ -261,7 +388,35 @@ namespace Weir.Checkpointing.Subtasks
                 Volatile.Write(ref _finalFromId, inject.CheckpointId);
             }
 
-            _pending[inject.CheckpointId] = _catalog.BeginCheckpoint(inject.CheckpointId, inject.Timestamp);
+            SavepointRequest? savepoint = inject.Trigger == CheckpointTrigger.Manual && _manualTriggers.Count > 0 ? _manualTriggers.Dequeue() : null;
+            if (savepoint is not null)
+            {
+                try
+                {
+                    savepoint.Directory = System.IO.Path.Combine(
+                        savepoint.Parent,
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"savepoint-{inject.CheckpointId}-{inject.Timestamp.UtcDateTime:yyyyMMdd'T'HHmmssfff'Z'}"));
+                    savepoint.CheckpointId = inject.CheckpointId;
+                    _pending[inject.CheckpointId] = _catalog.BeginSavepoint(inject.CheckpointId, inject.Timestamp, savepoint.Directory);
+                }
+                catch (Exception ex) when (ex is CheckpointStorageException or System.IO.IOException or UnauthorizedAccessException)
+                {
+                    // No subtask snapshots into a target it cannot use: the coordinator sees a decline.
+                    savepoint.Completion.TrySetException(ex);
+                    _pending[inject.CheckpointId] = _catalog.BeginCheckpoint(inject.CheckpointId, inject.Timestamp);
+                    PostToAll(MailKind.Trigger, inject.CheckpointId);
+                    return;
+                }
+
+                _savepoints[inject.CheckpointId] = savepoint;
+                _savepointNotifications[inject.CheckpointId] = 0;
+                Logger.LogInformation("Savepoint {CheckpointId} of job '{Job}' triggered into '{Directory}'", inject.CheckpointId, _catalog.JobName, savepoint.Directory);
+            }
+            else
+            {
+                _pending[inject.CheckpointId] = _catalog.BeginCheckpoint(inject.CheckpointId, inject.Timestamp);
+            }
+
             PostToAll(MailKind.Trigger, inject.CheckpointId);
         }
 
@@ -281,7 +436,24 @@ namespace Weir.Checkpointing.Subtasks
             {
                 _catalog.Abort(pending);
                 Logger.LogWarning(ex, "Checkpoint {CheckpointId} of job '{Job}' could not be completed: {Message}", checkpointId, _catalog.JobName, ex.Message);
+                if (_savepoints.TryRemove(checkpointId, out SavepointRequest? failed))
+                {
+                    failed.Completion.TrySetException(new InvalidOperationException($"Savepoint {checkpointId} into '{failed.Directory}' could not be completed: {ex.Message}", ex));
+                }
+
                 return _coordinator.MarkFinalizeFailed(checkpointId, ex.Message);
+            }
+
+            if (_savepoints.TryRemove(checkpointId, out SavepointRequest? completed))
+            {
+                Logger.LogInformation("Savepoint {CheckpointId} of job '{Job}' completed: {Directory}", checkpointId, _catalog.JobName, pending.SavepointDirectory);
+                IReadOnlyList<CheckpointCommand> notify = _coordinator.MarkCompleted(checkpointId);
+                WriteStatistics(_coordinator.Statistics());
+
+                // Completed only once subtasks are told (the mail is posted when the commands run):
+                // a stop waits for the sinks' commits after that.
+                _completedSavepoints.Enqueue(completed);
+                return notify;
             }
 
             IReadOnlyList<CheckpointCommand> commands = _coordinator.MarkCompleted(checkpointId);
@@ -305,6 +477,11 @@ namespace Weir.Checkpointing.Subtasks
 
         private void OnAborted(NotifyCheckpointAborted aborted)
         {
+            if (_savepoints.TryRemove(aborted.CheckpointId, out SavepointRequest? savepoint))
+            {
+                savepoint.Completion.TrySetException(new InvalidOperationException($"Savepoint {aborted.CheckpointId} into '{savepoint.Directory}' was aborted ({aborted.Reason}): {aborted.Detail}"));
+            }
+
             if (_pending.TryRemove(aborted.CheckpointId, out PendingCheckpoint? pending))
             {
                 _catalog.Abort(pending);
@@ -325,7 +502,7 @@ namespace Weir.Checkpointing.Subtasks
             {
                 // The job can only end with a completed final checkpoint: ask for another.
                 Volatile.Write(ref _finalFromId, long.MaxValue);
-                Execute(_coordinator.TriggerManually());
+                Execute(TriggerManual(null));
             }
         }
 
@@ -350,6 +527,25 @@ namespace Weir.Checkpointing.Subtasks
             }
         }
     }
+
+    /// <summary>A user's request for a savepoint, completed with its directory.</summary>
+    internal sealed class SavepointRequest(string parentDirectory)
+    {
+        /// <summary>Where the savepoint's own directory is created.</summary>
+        public string Parent { get; } = System.IO.Path.GetFullPath(parentDirectory);
+
+        /// <summary>The savepoint's directory, once its ID is known.</summary>
+        public string? Directory { get; set; }
+
+        public long CheckpointId { get; set; }
+
+        public TaskCompletionSource<SavepointResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>A completed savepoint.</summary>
+    /// <param name="CheckpointId">Its ID (shared with checkpoints).</param>
+    /// <param name="Directory">Its directory: what <c>--from-savepoint</c> takes.</param>
+    public sealed record SavepointResult(long CheckpointId, string Directory);
 
     /// <summary>Too many checkpoints failed in a row (more than the tolerated number): the job fails.</summary>
     public sealed class CheckpointFailureException : Exception

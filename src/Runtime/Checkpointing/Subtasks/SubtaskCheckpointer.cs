@@ -143,6 +143,8 @@ namespace Weir.Checkpointing.Subtasks
                         state.NotifyCheckpointComplete(mail.CheckpointId);
                     }
 
+                    _driver.OnNotified(mail.CheckpointId);
+
                     if (_driver.IsFinalCheckpoint(mail.CheckpointId))
                     {
                         FinalCheckpointCompleted = true;
@@ -184,13 +186,16 @@ namespace Weir.Checkpointing.Subtasks
             _lastHandledId = checkpointId;
             long started = Stopwatch.GetTimestamp();
             var captured = new (ICheckpointedState State, IStateSnapshot Snapshot)[_states.Count];
+
+            // The pending checkpoint is registered before any trigger or barrier of it exists.
+            SnapshotKind kind = _driver.Pending(checkpointId) is { IsSavepoint: true } ? SnapshotKind.Savepoint : SnapshotKind.Checkpoint;
             try
             {
                 _driver.Faults?.DuringSyncPhase(Id, checkpointId);
                 for (int i = 0; i < _states.Count; i++)
                 {
                     captured[i] = (_states[i], null!);
-                    captured[i].Snapshot = _states[i].Snapshot(checkpointId);
+                    captured[i].Snapshot = _states[i].Snapshot(checkpointId, kind);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -80,9 +80,18 @@ namespace Weir.State
         /// slot count; copies no state. Cost: O(1) (plus, only when the previous snapshot is still
         /// being written, finishing its claims and a new claim array).
         /// </summary>
-        public IStateSnapshot Snapshot(long checkpointId)
+        public IStateSnapshot Snapshot(long checkpointId) => Snapshot(checkpointId, SnapshotKind.Checkpoint);
+
+        /// <summary>
+        /// The synchronous phase for a checkpoint or a savepoint. A savepoint's snapshot is always a
+        /// full one, written to a file of the savepoint alone; its completion leaves the incremental
+        /// chain, the change log and the dirty mark as they were, so the next checkpoint's delta still
+        /// holds every change since the last completed checkpoint.
+        /// </summary>
+        public IStateSnapshot Snapshot(long checkpointId, SnapshotKind kind)
         {
             ReleaseFinishedHolds();
+            bool savepoint = kind == SnapshotKind.Savepoint;
 
             // Overlapping checkpoints: the previous snapshot must hold every slot before a new
             // epoch starts, so the processing thread claims (and copies) what it has not reached yet.
@@ -90,7 +99,8 @@ namespace Weir.State
             _capture?.ClaimAllOnProcessingThread();
             _capture = null;
 
-            bool full = _chain is null
+            bool full = savepoint
+                || _chain is null
                 || ChainDeltaCount(_chain) >= MaxDeltasBeforeMaterialization
                 || ChainDeltaBytes(_chain) > _chain[0].File.File.StoredLength;
 
@@ -116,7 +126,7 @@ namespace Weir.State
             _recordsChanges = true;
             var capture = new SlotCapture(this, Epoch, SlotCount, _claims, full, DirtySinceEpoch, keepEmptyKeys: full && HasSpillStore);
             _capture = capture;
-            var snapshot = new KeyedStateTableSnapshot(this, checkpointId, capture, full, _chain, changes, FreezeSpillStore(full));
+            var snapshot = new KeyedStateTableSnapshot(this, checkpointId, capture, full, _chain, changes, FreezeSpillStore(full), savepoint);
             _pending.Add(snapshot);
             return snapshot;
         }
@@ -455,8 +465,11 @@ namespace Weir.State
         private IReadOnlyList<ChainFile>? _resultChain;
         private volatile bool _storeReadDone;
 
-        public KeyedStateTableSnapshot(KeyedStateStore store, long checkpointId, SlotCapture capture, bool full, IReadOnlyList<ChainFile>? chainBefore, ChangeBatch[] changes, long frozenTail)
+        private readonly bool _savepoint;
+
+        public KeyedStateTableSnapshot(KeyedStateStore store, long checkpointId, SlotCapture capture, bool full, IReadOnlyList<ChainFile>? chainBefore, ChangeBatch[] changes, long frozenTail, bool savepoint)
         {
+            _savepoint = savepoint;
             _store = store;
             CheckpointId = checkpointId;
             Capture = capture;
@@ -484,7 +497,7 @@ namespace Weir.State
         public bool Aborted { get; set; }
 
         /// <summary>The shared file's name: the state kind, base or delta, and the checkpoint (unique within the subtask).</summary>
-        public string FileName => $"{KeyedStateStore.CheckpointStateKind}.{(_full ? "base" : "delta")}-{CheckpointId}";
+        public string FileName => _savepoint ? KeyedStateStore.CheckpointStateKind : $"{KeyedStateStore.CheckpointStateKind}.{(_full ? "base" : "delta")}-{CheckpointId}";
 
         /// <inheritdoc/>
         public IReadOnlyList<SubtaskStateFile> Write(SnapshotOutput output)
@@ -492,7 +505,8 @@ namespace Weir.State
             ArgumentNullException.ThrowIfNull(output);
             try
             {
-                using StateFileWriter file = output.CreateSharedFile(FileName);
+                // A savepoint's copy is its own (never shared, never reused by a checkpoint).
+                using StateFileWriter file = _savepoint ? output.CreateExclusiveFile(FileName) : output.CreateSharedFile(FileName);
                 Stream stream = file.Stream;
                 KeyedStateSnapshot.WriteHeader(_store, _full ? KeyedStateSnapshot.SnapshotContent.Full : KeyedStateSnapshot.SnapshotContent.Delta, stream);
 
@@ -519,6 +533,12 @@ namespace Weir.State
                 _storeReadDone = true;
                 KeyedStateSnapshot.WriteEnd(stream);
                 StateFileReference reference = file.Commit();
+                if (_savepoint)
+                {
+                    // No result chain: the savepoint's completion leaves the incremental chain alone.
+                    return [new SubtaskStateFile(FileName, reference)];
+                }
+
                 var written = new ChainFile(new SubtaskStateFile(FileName, reference), IsBase: _full);
                 IReadOnlyList<ChainFile> chain = _full ? [written] : [.. _chainBefore!, written];
                 Volatile.Write(ref _resultChain, chain);
