@@ -308,7 +308,7 @@ namespace Weir.Execution
                     bool tryBroadcast = open2 > 0 && (broadcastTurn || onlyBroadcast || open1 == 0);
                     if (tryBroadcast && input2.TryTake() is { } batch2)
                     {
-                        records += Consume(ref body, input2, batch2, ref open2, barriers, channels1, Context);
+                        records += Consume(ref body, input2, batch2, ref open2, barriers, channels1, onlyBroadcast, Context);
                         broadcastTurn = false;
                         continue;
                     }
@@ -322,7 +322,7 @@ namespace Weir.Execution
 
                     if (!tryBroadcast && open2 > 0 && input2.TryTake() is { } late2)
                     {
-                        records += Consume(ref body, input2, late2, ref open2, barriers, channels1, Context);
+                        records += Consume(ref body, input2, late2, ref open2, barriers, channels1, onlyBroadcast, Context);
                         continue;
                     }
 
@@ -381,7 +381,7 @@ namespace Weir.Execution
             return count;
         }
 
-        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset, SubtaskContext context)
+        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset, bool readingFirst, SubtaskContext context)
         {
             int count = 0;
             if (batch.Kind == BatchKind.Data)
@@ -390,6 +390,10 @@ namespace Weir.Execution
                 context.Progress?.EnterBatch(context.ProgressSlot);
                 body.ProcessBatch2(batch.Records);
                 context.Progress?.LeaveBatch(context.ProgressSlot);
+            }
+            else if (batch.Kind == BatchKind.Barrier && readingFirst)
+            {
+                barriers!.DeclineWhileReadingOneInputFirst(batch.CheckpointId);
             }
             else
             {

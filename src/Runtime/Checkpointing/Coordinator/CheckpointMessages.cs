@@ -60,6 +60,13 @@ namespace Weir.Checkpointing.Coordinator
 
         /// <summary>An upstream subtask cancelled this checkpoint (a cancellation marker); the upstream decline is what counts, not this one.</summary>
         CancelledUpstream,
+
+        /// <summary>
+        /// The subtask reads one input to its end before the other (<c>BroadcastFirst</c>), so it
+        /// cannot align a barrier that arrives meanwhile without deadlocking: it declines, which is
+        /// not a failure; checkpoints go on once that input has ended.
+        /// </summary>
+        InputReadFirst,
     }
 
     /// <summary>Why a checkpoint was aborted.</summary>

@@ -32,6 +32,17 @@ namespace Weir.Checkpointing.Subtasks
 
         public void OnEndOfInput(int channel) => Apply(_aligner.OnEndOfInput(channel), fromCoordinator: false);
 
+        /// <summary>
+        /// A barrier arrived on the input that is read to its end first (<c>BroadcastFirst</c>):
+        /// aligning it would block that input while the other is not read at all, a deadlock. The
+        /// checkpoint is declined (not a failure) and the subtasks downstream are told.
+        /// </summary>
+        public void DeclineWhileReadingOneInputFirst(long checkpointId)
+        {
+            Apply(_aligner.OnCancellation(checkpointId), fromCoordinator: true);
+            _checkpointer.Decline(checkpointId, CheckpointDeclineReason.InputReadFirst, $"Checkpoint {checkpointId} arrived while the broadcast input is still read to its end first (BroadcastFirst); the next checkpoint is taken once it has ended.");
+        }
+
         private void Apply(IReadOnlyList<AlignmentAction> actions, bool fromCoordinator)
         {
             foreach (AlignmentAction action in actions)
