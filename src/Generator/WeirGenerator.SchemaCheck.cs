@@ -49,7 +49,7 @@ namespace Weir.Generator
             {
                 baseline = ReadManifest(file.Text);
             }
-            catch (Exception ex) when (ex is FormatException or InvalidCastException or KeyNotFoundException or OverflowException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 return new EquatableArray<DiagnosticInfo>(new[] { DiagnosticInfo.At(DiagnosticDescriptors.StateBaselineUnreadable, fileLocation, name, ex.Message) });
             }

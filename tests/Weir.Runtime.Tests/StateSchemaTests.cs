@@ -265,6 +265,14 @@ public sealed class StateSchemaTests
     }
 
     [Fact]
+    public void Compare_reads_a_hand_edited_manifest_with_duplicate_ids_first_wins()
+    {
+        StateManifest job = Job(Builtin("long"));
+        var edited = new StateManifest("job", new[] { job.Operators[0], new OperatorStateSchema("proc", "Process", Builtin("int"), Array.Empty<StateSchema>()) });
+        Assert.False(StateSchemaCompatibility.Compare(edited, job).HasChanges);
+    }
+
+    [Fact]
     public void Describe_lists_incompatibilities_first()
     {
         var old = new StateManifest("job", new[]

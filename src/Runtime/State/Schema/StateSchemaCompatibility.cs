@@ -174,7 +174,7 @@ namespace Weir.State.Schema
             }
 
             var changes = new List<StateSchemaChange>();
-            var oldOperators = checkpointed.Operators.ToDictionary(o => o.Id, StringComparer.Ordinal);
+            Dictionary<string, OperatorStateSchema> oldOperators = ById(checkpointed.Operators, o => o.Id);
             var newIds = new HashSet<string>(job.Operators.Select(o => o.Id), StringComparer.Ordinal);
             foreach (OperatorStateSchema op in job.Operators)
             {
@@ -212,7 +212,7 @@ namespace Weir.State.Schema
                 CompareType(old.KeyType, op.KeyType, new Place(op.Id, null, "key"), null, changes);
             }
 
-            var oldStates = old.States.ToDictionary(s => s.Name, StringComparer.Ordinal);
+            Dictionary<string, StateSchema> oldStates = ById(old.States, s => s.Name);
             var newNames = new HashSet<string>(op.States.Select(s => s.Name), StringComparer.Ordinal);
             foreach (StateSchema state in op.States)
             {
@@ -419,6 +419,21 @@ namespace Weir.State.Schema
                     SchemaChangeKind.FieldRemoved, SchemaChangeSeverity.Incompatible, place.OperatorId, place.State, path, removed.Type.Name, null,
                     $"Member '{path}' ({removed.Type.Name}) was removed from {place.Describe()}: {advice}."));
             }
+        }
+
+        /// <summary>A lookup by ID or name; in a (hand-edited) manifest with duplicates, the first wins.</summary>
+        private static Dictionary<string, T> ById<T>(IEnumerable<T> items, Func<T, string> key)
+        {
+            var result = new Dictionary<string, T>(StringComparer.Ordinal);
+            foreach (T item in items)
+            {
+                if (!result.ContainsKey(key(item)))
+                {
+                    result[key(item)] = item;
+                }
+            }
+
+            return result;
         }
 
         private static string ShortName(string name)
