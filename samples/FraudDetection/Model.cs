@@ -6,8 +6,16 @@ using Weir;
 namespace FraudDetection;
 
 /// <summary>A card transaction: when (Unix milliseconds, UTC), whose account, how much, where.</summary>
-[MemoryPackable]
-public readonly partial record struct Transaction(long Timestamp, string Account, decimal Amount, string Merchant)
+/// <remarks>
+/// Kept in state (the recent transactions of an account), so version-tolerant: members are identified
+/// by their [MemoryPackOrder] and may be added or removed later (docs/state-schema-evolution.md).
+/// </remarks>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public readonly partial record struct Transaction(
+    [property: MemoryPackOrder(0)] long Timestamp,
+    [property: MemoryPackOrder(1)] string Account,
+    [property: MemoryPackOrder(2)] decimal Amount,
+    [property: MemoryPackOrder(3)] string Merchant)
 {
     /// <summary>
     /// Parses a CSV line <c>timestamp,account,amount,merchant</c> (ISO 8601 time, e.g.
@@ -56,8 +64,17 @@ public enum RuleKind
 /// always) until a later version of the same <see cref="Id"/> takes over. Immutable, because every
 /// subtask's broadcast state hands the same instance to its readers.
 /// </summary>
-[MemoryPackable]
-public sealed partial record Rule(string Id, RuleKind Kind, long From, decimal Small, decimal Large, int Count, decimal Above, long Within)
+/// <remarks>Kept in broadcast state, so version-tolerant (see <see cref="Transaction"/>).</remarks>
+[MemoryPackable(GenerateType.VersionTolerant)]
+public sealed partial record Rule(
+    [property: MemoryPackOrder(0)] string Id,
+    [property: MemoryPackOrder(1)] RuleKind Kind,
+    [property: MemoryPackOrder(2)] long From,
+    [property: MemoryPackOrder(3)] decimal Small,
+    [property: MemoryPackOrder(4)] decimal Large,
+    [property: MemoryPackOrder(5)] int Count,
+    [property: MemoryPackOrder(6)] decimal Above,
+    [property: MemoryPackOrder(7)] long Within)
 {
     /// <summary>
     /// Parses a rule line: space-separated <c>key=value</c> pairs, e.g.

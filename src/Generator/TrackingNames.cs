@@ -6,5 +6,8 @@ namespace Weir.Generator
         public const string ParsedJobs = "Weir.ParsedJobs";
         public const string JobModels = "Weir.JobModels";
         public const string JobDiagnostics = "Weir.JobDiagnostics";
+        public const string StateBaselines = "Weir.StateBaselines";
+        public const string JobSchemas = "Weir.JobSchemas";
+        public const string SchemaDiagnostics = "Weir.SchemaDiagnostics";
     }
 }

@@ -42,6 +42,7 @@ namespace Weir.Generator
             w.WriteLine(GeneratedCode);
             w.OpenBlock("partial class " + job.ClassName);
             EmitEntryPoints(w, job);
+            EmitStateManifest(w, job);
             EmitPlan(w, job);
             EmitChainInfos(w, job);
             EmitFunctions(w, job);
@@ -84,6 +85,54 @@ namespace Weir.Generator
             w.WriteLine("/// <summary>Runs the job's command line (<c>run --parallelism N ...</c>); returns the process exit code.</summary>");
             w.WriteLine($"public static int Run(string[] args) => {Rt}.Hosting.JobHost.Run(args, Definition);");
             w.WriteLine();
+        }
+
+        private static void EmitStateManifest(SourceWriter w, JobModel job)
+        {
+            const string Schema = Rt + ".State.Schema";
+            w.WriteLine("/// <summary>");
+            w.WriteLine("/// The job's state schema: each stateful operator's key type and states, down to the serialized");
+            w.WriteLine("/// members of the types they keep. Checkpoints record it; restoring compares it with");
+            w.WriteLine("/// <see cref=\"global::Weir.State.Schema.StateSchemaCompatibility\"/>.");
+            w.WriteLine("/// </summary>");
+            w.WriteLine($"public static {Schema}.StateManifest StateManifest {{ get; }} = new {Schema}.StateManifest(");
+            w.WriteLine("    JobName,");
+            w.WriteLine($"    new {Schema}.OperatorStateSchema[]");
+            w.WriteLine("    {");
+            foreach (OperatorSchemaModel op in job.Manifest.Operators)
+            {
+                string key = op.KeyType is null ? "null" : TypeSchema(op.KeyType);
+                w.WriteLine($"        new {Schema}.OperatorStateSchema({Literal(op.Id)}, {Literal(op.Kind)}, {key}, new {Schema}.StateSchema[]");
+                w.WriteLine("        {");
+                foreach (StateSchemaModel state in op.States)
+                {
+                    w.WriteLine($"            new {Schema}.StateSchema({Literal(state.Name)}, {Literal(state.Kind)}, new {Schema}.TypeSchema[] {{ {string.Join(", ", state.Types.Select(TypeSchema))} }}),");
+                }
+
+                w.WriteLine("        }),");
+            }
+
+            w.WriteLine("    });");
+            w.WriteLine();
+            w.WriteLine("/// <summary>");
+            w.WriteLine("/// <see cref=\"StateManifest\"/> as canonical JSON: commit it as the job's state baseline");
+            w.WriteLine($"/// ({job.JobName}.weirstate.json, an AdditionalFiles item) to have schema changes checked at build time.");
+            w.WriteLine("/// </summary>");
+            w.WriteLine("public static string StateManifestJson => StateManifest.ToJson();");
+            w.WriteLine();
+        }
+
+        private static string TypeSchema(TypeSchemaModel type)
+        {
+            const string Schema = Rt + ".State.Schema";
+            string fields = type.Fields.Count == 0
+                ? "null"
+                : $"new {Schema}.FieldSchema[] {{ {string.Join(", ", type.Fields.Select(f => $"new {Schema}.FieldSchema({Literal(f.Name)}, {f.Order.ToString(CultureInfo.InvariantCulture)}, {TypeSchema(f.Type)})"))} }}";
+            string arguments = type.Arguments.Count == 0
+                ? string.Empty
+                : $", new {Schema}.TypeSchema[] {{ {string.Join(", ", type.Arguments.Select(TypeSchema))} }}";
+            string tail = fields == "null" && arguments.Length == 0 ? string.Empty : ", " + fields + arguments;
+            return $"new {Schema}.TypeSchema({Literal(type.Name)}, {Literal(type.Layout)}{tail})";
         }
 
         private static void EmitPlan(SourceWriter w, JobModel job)

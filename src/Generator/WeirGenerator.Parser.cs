@@ -18,7 +18,7 @@ namespace Weir.Generator
     /// Reads a [Job] class into a <see cref="JobModel"/>: interprets the [Pipeline] method's fluent
     /// calls symbolically (it is never run), checks the graph, and plans the fused chains.
     /// </summary>
-    internal sealed class Parser
+    internal sealed partial class Parser
     {
         internal const string JobAttribute = "Weir.JobAttribute";
         private const string PipelineAttribute = "Weir.PipelineAttribute";
@@ -53,6 +53,9 @@ namespace Weir.Generator
         private readonly SemanticModel _model;
         private readonly CancellationToken _cancellation;
         private readonly List<DiagnosticInfo> _diagnostics = new();
+
+        // Warnings do not stop code generation (errors in _diagnostics do).
+        private readonly List<DiagnosticInfo> _warnings = new();
         private readonly List<OperatorDraft> _operators = new();
 
         // MemoryPack builds the formatters of generic types (tuples with references, List, Dictionary...)
@@ -351,7 +354,7 @@ namespace Weir.Generator
 
                         // The selector's generated name is fixed by the keyed operator that consumes it (see InvokeKeyed).
                         FunctionModel? selector = ReadFunction(args, 0, method, "KeyBy", "Key");
-                        return new StreamValue(stream.Inputs.Select(i => i with { Partitioning = Partitioning.Hash }).ToArray(), new KeyInfo(TypeName(keyType), selector, template));
+                        return new StreamValue(stream.Inputs.Select(i => i with { Partitioning = Partitioning.Hash }).ToArray(), new KeyInfo(TypeName(keyType), selector, template, SchemaOf(keyType)));
                     }
 
                 case "Union":
@@ -434,11 +437,13 @@ namespace Weir.Generator
                     op = AddOperator(OperatorKind.Reduce, invocation, args, stream, t, t);
                     _operators[op].Function = ReadFunction(args, 1, method, "Reduce", "Reduce_" + op.ToString(CultureInfo.InvariantCulture));
                     ReportUnlessSerializable(method.ContainingType.TypeArguments[1], "the reduced value", invocation);
+                    AddStateSchema(op, "value", "Value", invocation, method.ContainingType.TypeArguments[1]);
                     break;
                 case "Aggregate":
                     ReportUnlessSerializable(method.TypeArguments[0], "the accumulator", invocation);
                     op = AddOperator(OperatorKind.Aggregate, invocation, args, stream, t, TypeName(method.TypeArguments[1]));
                     _operators[op].AccumulatorType = TypeName(method.TypeArguments[0]);
+                    AddStateSchema(op, "accumulator", "Value", invocation, method.TypeArguments[0]);
                     SetFunctionStruct(op, args, keyed: true);
                     break;
                 default:
@@ -458,6 +463,7 @@ namespace Weir.Generator
                 ? lambda with { CallTarget = "__Weir_Key_" + op.ToString(CultureInfo.InvariantCulture) }
                 : key.Selector;
             draft.KeyHashTemplate = key.HashTemplate;
+            draft.KeySchema = key.KeySchema;
         }
 
         private object? InvokeConnected(ConnectedValue connected, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
@@ -571,7 +577,7 @@ namespace Weir.Generator
             var states = new List<StateFieldModel>();
             foreach (IFieldSymbol field in type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic))
             {
-                if (ReadBroadcastState(field, type, expression, broadcast, states))
+                if (ReadBroadcastState(op, field, type, expression, broadcast, states))
                 {
                     continue;
                 }
@@ -601,7 +607,8 @@ namespace Weir.Generator
                 {
                     "Reducing" => ImmutableArray.Create(fieldType.TypeArguments[0]),
                     "Aggregating" => ImmutableArray.Create(fieldType.TypeArguments[1]),
-                    _ => fieldType.TypeArguments,
+                    "Map" => ImmutableArray.Create(fieldType.TypeArguments[0], fieldType.TypeArguments[1]),
+                    _ => ImmutableArray.Create(fieldType.TypeArguments[0]),
                 };
                 ITypeSymbol? unserializable = stored.FirstOrDefault(t => !IsSerializable(t));
                 foreach (ITypeSymbol storedType in fieldType.TypeArguments)
@@ -647,6 +654,7 @@ namespace Weir.Generator
                     }
                 }
 
+                AddStateSchema(op, name, kind, expression, stored.ToArray());
                 states.Add(new StateFieldModel(
                     field.Name,
                     name,
@@ -670,7 +678,7 @@ namespace Weir.Generator
         /// Reads a broadcast state field (<c>ReadOnlyBroadcastState&lt;K, V&gt;</c>) into <paramref name="states"/>
         /// and reports its misuse; returns false when the field is not a broadcast state.
         /// </summary>
-        private bool ReadBroadcastState(IFieldSymbol field, ITypeSymbol type, ExpressionSyntax expression, bool broadcast, List<StateFieldModel> states)
+        private bool ReadBroadcastState(int op, IFieldSymbol field, ITypeSymbol type, ExpressionSyntax expression, bool broadcast, List<StateFieldModel> states)
         {
             if (field.Type is not INamedTypeSymbol { IsGenericType: true } fieldType)
             {
@@ -716,6 +724,7 @@ namespace Weir.Generator
                 return true;
             }
 
+            AddStateSchema(op, name, "Broadcast", expression, fieldType.TypeArguments.ToArray());
             states.Add(new StateFieldModel(field.Name, name, "Broadcast", TypeName(fieldType), fieldType.TypeArguments.Select(TypeName).ToEquatableArray(), null, "OnCreateAndWrite", "NeverReturnExpired", 0));
             return true;
         }
@@ -922,7 +931,7 @@ namespace Weir.Generator
 
             if (_diagnostics.Count > 0)
             {
-                return new JobParseResult(null, _diagnostics.ToEquatableArray());
+                return new JobParseResult(null, _diagnostics.Concat(_warnings).ToEquatableArray());
             }
 
             // Chains: an operator joins its producer's chain when it has that single forward input, is
@@ -966,6 +975,7 @@ namespace Weir.Generator
                     head.BroadcastFirst);
             }).ToEquatableArray();
 
+            StateManifestModel manifest = BuildManifest(jobName);
             var model = new JobModel(
                 type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
                 type.Name,
@@ -978,8 +988,9 @@ namespace Weir.Generator
                 _operators.Select(o => o.ToModel()).ToEquatableArray(),
                 chainModels,
                 edges.ToEquatableArray(),
-                _formatterRegistrations.ToEquatableArray());
-            return new JobParseResult(model, EquatableArray<DiagnosticInfo>.Empty);
+                _formatterRegistrations.ToEquatableArray(),
+                manifest);
+            return new JobParseResult(model, _warnings.ToEquatableArray(), new JobSchemaModel(type.Name, manifest, LocationInfo.From(declaration), SchemaLocations()));
         }
 
         /// <summary>Every operator that feeds, directly or not, the given inputs.</summary>
@@ -1196,7 +1207,7 @@ namespace Weir.Generator
             public static readonly BuilderValue Instance = new();
         }
 
-        private sealed record KeyInfo(string KeyType, FunctionModel? Selector, string? HashTemplate);
+        private sealed record KeyInfo(string KeyType, FunctionModel? Selector, string? HashTemplate, TypeSchemaModel KeySchema);
 
         private sealed record StreamValue(InputModel[] Inputs, KeyInfo? Key);
 
@@ -1251,6 +1262,11 @@ namespace Weir.Generator
             public string? AccumulatorType { get; set; }
 
             public EquatableArray<StateFieldModel> States { get; set; } = EquatableArray<StateFieldModel>.Empty;
+
+            public TypeSchemaModel? KeySchema { get; set; }
+
+            /// <summary>The schemas of the operator's states, and where each is declared (for diagnostics only).</summary>
+            public List<(StateSchemaModel Schema, SyntaxNode Where)> StateSchemas { get; } = new();
 
             public string? BroadcastType { get; set; }
 

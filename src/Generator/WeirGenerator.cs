@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Weir.Generator.Model;
 
@@ -6,8 +7,9 @@ namespace Weir.Generator
     /// <summary>
     /// Compiles [Job] classes into fused operator chains. Pipeline: ForAttributeWithMetadataName on
     /// [Job] → Parser (symbols and syntax end here; the result is an equatable model plus equatable
-    /// diagnostics) → two outputs: diagnostics, and source from error-free models. Because the model
-    /// is compared by value, an edit that does not change the pipeline regenerates nothing.
+    /// diagnostics) → three outputs: diagnostics, source from error-free models, and the state schema
+    /// check of error-free jobs against their committed baselines (AdditionalFiles). Because the
+    /// models are compared by value, an edit that does not change the pipeline regenerates nothing.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
     public sealed class WeirGenerator : IIncrementalGenerator
@@ -34,6 +36,23 @@ namespace Weir.Generator
                 .Select(static (result, _) => result.Model!)
                 .WithTrackingName(TrackingNames.JobModels);
             context.RegisterSourceOutput(models, static (spc, job) => spc.AddSource(Emitter.HintName(job), Emitter.Emit(job)));
+
+            // The state schema check: each valid job's manifest against its committed baseline (an
+            // AdditionalFiles item named {job}.weirstate.json). Only the baseline files' text enters the
+            // pipeline, and the manifests carry no symbols, so unrelated edits leave this cached too.
+            IncrementalValueProvider<ImmutableArray<BaselineFile>> baselines = context.AdditionalTextsProvider
+                .Where(static text => SchemaCheck.IsBaseline(text.Path))
+                .Select(static (text, cancellation) => new BaselineFile(text.Path, text.GetText(cancellation)?.ToString() ?? string.Empty))
+                .WithTrackingName(TrackingNames.StateBaselines)
+                .Collect();
+            IncrementalValuesProvider<DiagnosticInfo> schemaDiagnostics = parsed
+                .Where(static result => result.Schema is not null)
+                .Select(static (result, _) => result.Schema!)
+                .WithTrackingName(TrackingNames.JobSchemas)
+                .Combine(baselines)
+                .SelectMany(static (pair, _) => SchemaCheck.Check(pair.Left, pair.Right))
+                .WithTrackingName(TrackingNames.SchemaDiagnostics);
+            context.RegisterSourceOutput(schemaDiagnostics, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
         }
     }
 }

@@ -73,8 +73,8 @@ public sealed class BaselineTests
 
         namespace Shop.Jobs;
 
-        [MemoryPack.MemoryPackable]
-        public readonly partial record struct Sale(string Store, decimal Amount);
+        [MemoryPack.MemoryPackable(MemoryPack.GenerateType.VersionTolerant)]
+        public readonly partial record struct Sale([property: MemoryPack.MemoryPackOrder(0)] string Store, [property: MemoryPack.MemoryPackOrder(1)] decimal Amount);
 
         [Job("sales")]
         public static partial class SalesJob
@@ -150,8 +150,8 @@ public sealed class BaselineTests
 
         namespace Payments;
 
-        [MemoryPack.MemoryPackable]
-        public readonly partial record struct Limit(string Merchant, decimal Max);
+        [MemoryPack.MemoryPackable(MemoryPack.GenerateType.VersionTolerant)]
+        public readonly partial record struct Limit([property: MemoryPack.MemoryPackOrder(0)] string Merchant, [property: MemoryPack.MemoryPackOrder(1)] decimal Max);
 
         public readonly record struct Payment(string Account, string Merchant, decimal Amount);
 

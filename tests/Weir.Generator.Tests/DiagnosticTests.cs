@@ -11,7 +11,7 @@ namespace Weir.Generator.Tests;
 /// that diagnostic, at the expected line, and gets no generated code. <see cref="DiagnosticCatalogTests"/>
 /// checks that every descriptor has a test here.
 /// </summary>
-public sealed class DiagnosticTests
+public sealed partial class DiagnosticTests
 {
     private const string Usings = """
         using System;
@@ -701,9 +701,10 @@ public sealed class DiagnosticTests
     public void WEIR0209_SerializableStateTypesAreAccepted()
     {
         string source = Usings + """
-            [MemoryPack.MemoryPackable]
+            [MemoryPack.MemoryPackable(MemoryPack.GenerateType.VersionTolerant)]
             public partial class Basket
             {
+                [MemoryPack.MemoryPackOrder(0)]
                 public string[] Items { get; set; } = System.Array.Empty<string>();
             }
 

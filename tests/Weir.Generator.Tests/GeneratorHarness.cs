@@ -67,10 +67,13 @@ internal static class GeneratorHarness
     public static SyntaxTree Parse(string source, string path = DefaultPath)
         => CSharpSyntaxTree.ParseText(source, ParseOptions, path);
 
-    public static GeneratorDriver CreateDriver()
+    /// <summary>A driver for the generator, given <paramref name="additionalTexts"/> (AdditionalFiles items such as state baselines).</summary>
+    public static GeneratorDriver CreateDriver(params AdditionalText[] additionalTexts)
         => CSharpGeneratorDriver.Create(
             new[] { new WeirGenerator().AsSourceGenerator() },
-            parseOptions: ParseOptions,
+            additionalTexts,
+            ParseOptions,
+            optionsProvider: null,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Runs the generator on a fresh driver.</summary>
@@ -89,6 +92,10 @@ internal static class GeneratorHarness
         var sources = result.GeneratedSources.ToDictionary(s => s.HintName, s => s.SourceText.ToString(), StringComparer.Ordinal);
         return new GeneratorRun(driver, compilation, output, result, sources, diagnostics, output.GetDiagnostics());
     }
+
+    /// <summary>Runs the generator with AdditionalFiles items (path and text) on a fresh driver.</summary>
+    public static GeneratorRun Run(IEnumerable<(string Path, string Text)> additionalFiles, params string[] sources)
+        => Run(CreateDriver(additionalFiles.Select(f => (AdditionalText)new InMemoryAdditionalText(f.Path, f.Text)).ToArray()), CreateCompilation(sources));
 
     /// <summary>The 0-based line of the first line of <paramref name="source"/> containing <paramref name="text"/>.</summary>
     public static int LineOf(string source, string text)
@@ -129,4 +136,20 @@ internal static class GeneratorHarness
             .ToImmutableArray();
         return references;
     }
+}
+
+/// <summary>An AdditionalFiles item held in memory.</summary>
+internal sealed class InMemoryAdditionalText : AdditionalText
+{
+    private readonly Microsoft.CodeAnalysis.Text.SourceText _text;
+
+    public InMemoryAdditionalText(string path, string text)
+    {
+        Path = path;
+        _text = Microsoft.CodeAnalysis.Text.SourceText.From(text);
+    }
+
+    public override string Path { get; }
+
+    public override Microsoft.CodeAnalysis.Text.SourceText GetText(System.Threading.CancellationToken cancellationToken = default) => _text;
 }

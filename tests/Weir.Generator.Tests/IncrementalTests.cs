@@ -21,8 +21,8 @@ public sealed class IncrementalTests
 
         namespace Tests;
 
-        [MemoryPack.MemoryPackable]
-        public readonly partial record struct Count(string Word, long N);
+        [MemoryPack.MemoryPackable(MemoryPack.GenerateType.VersionTolerant)]
+        public readonly partial record struct Count([property: MemoryPack.MemoryPackOrder(0)] string Word, [property: MemoryPack.MemoryPackOrder(1)] long N);
 
         [Job("counts")]
         public static partial class CountJob
@@ -54,6 +54,11 @@ public sealed class IncrementalTests
         }
         """;
 
+    // A state baseline of CountJob from before its "counts" operator existed: the schema check reports
+    // the new operator (WEIR0308), so every schema step has an output to track.
+    private const string BaselinePath = "/repo/counts.weirstate.json";
+    private const string OldBaseline = """{ "formatVersion": 1, "job": "counts", "operators": [] }""";
+
     private static readonly IncrementalStepRunReason[] s_cached = { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged };
 
     [Fact]
@@ -61,9 +66,9 @@ public sealed class IncrementalTests
     {
         // A valid and an invalid job, so that every step has something to track (steps without
         // inputs, like the diagnostics of valid jobs only, are not recorded at all).
-        GeneratorRun first = GeneratorHarness.Run(ValidJob, InvalidJob);
+        GeneratorRun first = RunWithBaseline(ValidJob, InvalidJob);
         Assert.Single(first.GeneratedSources);
-        Assert.Equal(new[] { "WEIR0104", "WEIR0202" }, first.GeneratorDiagnostics.Select(d => d.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "WEIR0104", "WEIR0202", "WEIR0308" }, first.GeneratorDiagnostics.Select(d => d.Id).Order(StringComparer.Ordinal));
         foreach (string step in StepNames())
         {
             IncrementalGeneratorRunStep[] steps = Assert.Contains(step, first.RunResult.TrackedSteps).ToArray();
@@ -124,7 +129,7 @@ public sealed class IncrementalTests
     [Fact]
     public void ModelsHoldNoCompilationData()
     {
-        GeneratorRun run = GeneratorHarness.Run(ValidJob, InvalidJob);
+        GeneratorRun run = RunWithBaseline(ValidJob, InvalidJob);
         var visited = new HashSet<object>(ReferenceEqualityComparer.Instance);
         int values = 0;
         foreach (string step in StepNames())
@@ -142,7 +147,50 @@ public sealed class IncrementalTests
         Assert.True(values > 0, "No tracked values to inspect.");
         Assert.Contains(visited, v => v is JobModel);
         Assert.Contains(visited, v => v is DiagnosticInfo);
+        Assert.Contains(visited, v => v is JobSchemaModel);
+        Assert.Contains(visited, v => v is BaselineFile);
     }
+
+    [Fact]
+    public void EditInJobFileKeepingThePipeline_SchemaCheckCached()
+    {
+        GeneratorRun first = RunWithBaseline(ValidJob);
+        SyntaxTree tree = first.Input.SyntaxTrees.Single();
+        SyntaxTree edited = tree.WithChangedText(Microsoft.CodeAnalysis.Text.SourceText.From(tree.ToString() + Environment.NewLine + "public static class Helpers { }" + Environment.NewLine));
+        GeneratorRun second = GeneratorHarness.Run(first.Driver, first.Input.ReplaceSyntaxTree(tree, edited));
+
+        foreach (string step in new[] { global::Weir.Generator.TrackingNames.JobSchemas, global::Weir.Generator.TrackingNames.SchemaDiagnostics, global::Weir.Generator.TrackingNames.StateBaselines })
+        {
+            Assert.All(Outputs(second, step), o => Assert.Contains(o.Reason, s_cached));
+        }
+
+        Assert.Equal("WEIR0308", Assert.Single(second.GeneratorDiagnostics).Id);
+    }
+
+    [Fact]
+    public void BaselineEdited_OnlyTheSchemaCheckRuns()
+    {
+        var baseline = new InMemoryAdditionalText(BaselinePath, OldBaseline);
+        GeneratorRun first = GeneratorHarness.Run(GeneratorHarness.CreateDriver(baseline), GeneratorHarness.CreateCompilation(ValidJob));
+        Assert.Equal("WEIR0308", Assert.Single(first.GeneratorDiagnostics).Id);
+
+        // Accept the change: the baseline becomes the job's current manifest.
+        GeneratorDriver driver = first.Driver.ReplaceAdditionalText(baseline, new InMemoryAdditionalText(BaselinePath, DiagnosticTests.Baseline(ValidJob)));
+        GeneratorRun second = GeneratorHarness.Run(driver, first.Input);
+
+        Assert.Empty(second.GeneratorDiagnostics);
+        foreach (string step in new[] { global::Weir.Generator.TrackingNames.ParsedJobs, global::Weir.Generator.TrackingNames.JobModels, global::Weir.Generator.TrackingNames.JobSchemas })
+        {
+            Assert.All(Outputs(second, step), o => Assert.Contains(o.Reason, s_cached));
+        }
+
+        Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(Outputs(second, global::Weir.Generator.TrackingNames.StateBaselines)).Reason);
+        Assert.Equal(first.GeneratedSources, second.GeneratedSources);
+    }
+
+    /// <summary>Runs the generator with <see cref="OldBaseline"/> as the job's state baseline.</summary>
+    private static GeneratorRun RunWithBaseline(params string[] sources)
+        => GeneratorHarness.Run(new[] { (BaselinePath, OldBaseline) }, sources);
 
     private static void AssertAllCached(GeneratorRun run)
     {

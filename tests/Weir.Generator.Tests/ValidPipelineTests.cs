@@ -92,8 +92,8 @@ public sealed class ValidPipelineTests
     public void KeyByAndReduce()
     {
         string generated = AssertCompiles("""
-            [MemoryPack.MemoryPackable]
-            public readonly partial record struct Count(string Word, long N);
+            [MemoryPack.MemoryPackable(MemoryPack.GenerateType.VersionTolerant)]
+            public readonly partial record struct Count([property: MemoryPack.MemoryPackOrder(0)] string Word, [property: MemoryPack.MemoryPackOrder(1)] long N);
 
             [Job("reduce")]
             public static partial class ReduceJob
@@ -356,8 +356,8 @@ public sealed class ValidPipelineTests
     public void TupleKeys()
     {
         string generated = AssertCompiles("""
-            [MemoryPack.MemoryPackable]
-            public readonly partial record struct Click(string User, int Page, Guid Session);
+            [MemoryPack.MemoryPackable(MemoryPack.GenerateType.VersionTolerant)]
+            public readonly partial record struct Click([property: MemoryPack.MemoryPackOrder(0)] string User, [property: MemoryPack.MemoryPackOrder(1)] int Page, [property: MemoryPack.MemoryPackOrder(2)] Guid Session);
 
             [Job("tuple-keys")]
             public static partial class TupleKeyJob

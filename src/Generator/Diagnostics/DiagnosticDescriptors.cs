@@ -5,7 +5,8 @@ namespace Weir.Generator.Diagnostics
     /// <summary>
     /// Every diagnostic Weir reports at build time. IDs are a public contract (never reused), kept in
     /// sync with docs/diagnostics.md. Ranges: 0000–0099 job and pipeline shape, 0100–0199 graph,
-    /// 0200–0299 operators, state and keys.
+    /// 0200–0299 operators, state and keys, 0300–0399 state schema evolution (the job's state schema
+    /// against its committed baseline; see docs/state-schema-evolution.md).
     /// </summary>
     internal static class DiagnosticDescriptors
     {
@@ -152,7 +153,63 @@ namespace Weir.Generator.Diagnostics
             "WEIR0212", "Keyed state used on the broadcast side", "ProcessBroadcastElement of '{0}' uses keyed state '{1}', but a broadcast record has no key; use keyed state only in ProcessElement",
             "A broadcast record reaches every subtask without a key, so keyed state has no current key there; a read or write would hit whichever key was processed last.");
 
-        private static DiagnosticDescriptor Create(string id, string title, string message, string description)
-            => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());
+        /// <summary>Format: <c>"{0} [baseline {1}; if no state written before must be kept, accept the change by replacing the baseline with {2}.StateManifestJson]"</c>.</summary>
+        public static readonly DiagnosticDescriptor StateKindChanged = Create(
+            "WEIR0301", "State kind changed", BaselineMessage,
+            "A state's kind (Value, List, Map, Reducing, Aggregating, Broadcast) differs from the committed state baseline: state written by the previous version cannot be read as the new kind.");
+
+        /// <summary>Format: as <see cref="StateKindChanged"/>.</summary>
+        public static readonly DiagnosticDescriptor StateKeyTypeChanged = Create(
+            "WEIR0302", "Key type changed", BaselineMessage,
+            "The key type of a keyed operator, or of a map or broadcast state, differs from the committed state baseline: entries are stored and partitioned by their serialized key, so keys can never evolve (as in Flink).");
+
+        /// <summary>Format: as <see cref="StateKindChanged"/>.</summary>
+        public static readonly DiagnosticDescriptor StateValueTypeChanged = Create(
+            "WEIR0303", "State value type changed", BaselineMessage,
+            "The type a state stores differs from the committed state baseline; MemoryPack cannot read the old bytes as another type. Evolve the members of a version-tolerant type instead.");
+
+        /// <summary>Format: as <see cref="StateKindChanged"/>.</summary>
+        public static readonly DiagnosticDescriptor StateFieldTypeChanged = Create(
+            "WEIR0304", "State member type changed", BaselineMessage,
+            "A member of a type kept in state changed type since the committed state baseline (as in Flink's POJO rules, member types cannot change).");
+
+        /// <summary>Format: as <see cref="StateKindChanged"/>.</summary>
+        public static readonly DiagnosticDescriptor StateLayoutIncompatible = Create(
+            "WEIR0305", "State type's serialized layout changed incompatibly", BaselineMessage,
+            "A type kept in state changed in a way its MemoryPack layout does not tolerate: a member removed or moved in a default-layout type, any change of an unmanaged struct, or a change of layout (default to version-tolerant).");
+
+        /// <summary>Format: as <see cref="StateKindChanged"/>.</summary>
+        public static readonly DiagnosticDescriptor StatefulOperatorRemoved = Create(
+            "WEIR0306", "Stateful operator removed", BaselineMessage,
+            "An operator of the committed state baseline is no longer in the job: its state would be left behind by a restore (Flink refuses such a restore unless --allowNonRestoredState).",
+            DiagnosticSeverity.Warning);
+
+        /// <summary>Format: as <see cref="StateKindChanged"/>.</summary>
+        public static readonly DiagnosticDescriptor StateRemoved = Create(
+            "WEIR0307", "State removed", BaselineMessage,
+            "A state of the committed state baseline is no longer declared by its operator: its contents would be left behind by a restore.",
+            DiagnosticSeverity.Warning);
+
+        /// <summary>Format: <c>"The state schema of job '{0}' changed compatibly since baseline {1}: {2}; update the baseline with {3}.StateManifestJson"</c>.</summary>
+        public static readonly DiagnosticDescriptor StateBaselineOutdated = Create(
+            "WEIR0308", "State baseline out of date", "The state schema of job '{0}' changed compatibly since baseline {1}: {2}; update the baseline with {3}.StateManifestJson",
+            "Only compatible changes (members added to or removed from version-tolerant types, new states, new operators): state written before restores. Update the baseline so that the next change is compared with this version.",
+            DiagnosticSeverity.Info);
+
+        /// <summary>Format: <c>"Type '{0}' kept in state '{1}' of operator '{2}' has MemoryPack's default layout..."</c>.</summary>
+        public static readonly DiagnosticDescriptor StateTypeNotVersionTolerant = Create(
+            "WEIR0309", "State type is not version-tolerant", "Type '{0}' kept in state '{1}' of operator '{2}' has MemoryPack's default layout, which reads members by position: once state is checkpointed, members can only be appended, never removed or reordered; mark it [MemoryPackable(GenerateType.VersionTolerant)] and give each member a [MemoryPackOrder]",
+            "State outlives the code that wrote it. A version-tolerant MemoryPack type identifies members by their order, so members can later be added and removed; switching layouts after state was checkpointed is itself incompatible, so choose before the first savepoint that must be kept.",
+            DiagnosticSeverity.Warning);
+
+        /// <summary>Format: <c>"State baseline {0} cannot be read: {1}"</c>.</summary>
+        public static readonly DiagnosticDescriptor StateBaselineUnreadable = Create(
+            "WEIR0310", "State baseline cannot be read", "State baseline {0} cannot be read: {1}",
+            "A state baseline (an AdditionalFiles item named {job}.weirstate.json) must hold the JSON of a job's StateManifestJson; an unreadable baseline would silently turn off the schema check.");
+
+        private const string BaselineMessage = "{0} [baseline {1}; if no state written before must be kept, accept the change by replacing the baseline with {2}.StateManifestJson]";
+
+        private static DiagnosticDescriptor Create(string id, string title, string message, string description, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+            => new(id, title, message, Category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());
     }
 }

@@ -42,6 +42,9 @@ namespace Weir.Generator.Model
         public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SyntaxNode? node, params string[] arguments)
             => new(descriptor.Id, LocationInfo.From(node), new EquatableArray<string>(arguments));
 
+        public static DiagnosticInfo At(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments)
+            => new(descriptor.Id, location, new EquatableArray<string>(arguments));
+
         public Diagnostic ToDiagnostic()
         {
             DiagnosticDescriptor descriptor = Diagnostics.DiagnosticCatalog.ById(DescriptorId);

@@ -109,8 +109,10 @@ namespace Weir.Generator.Model
         EquatableArray<OperatorModel> Operators,
         EquatableArray<ChainModel> Chains,
         EquatableArray<EdgeModel> Edges,
-        EquatableArray<string> FormatterRegistrations);
+        EquatableArray<string> FormatterRegistrations,
+        StateManifestModel Manifest);
 
     /// <summary>The parser's result for one job class: a model (null when it has errors) and its diagnostics.</summary>
-    internal sealed record JobParseResult(JobModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+    /// <param name="Schema">The job's state schema with locations, for the baseline check (null when the job has errors).</param>
+    internal sealed record JobParseResult(JobModel? Model, EquatableArray<DiagnosticInfo> Diagnostics, JobSchemaModel? Schema = null);
 }
