@@ -11,8 +11,7 @@ namespace Weir.Hosting.Inspection
 {
     /// <summary>
     /// Decodes serialized state values without the job's types, as far as the bytes allow: a value
-    /// whose declared C# type is a primitive, <c>string</c>, <c>decimal</c>, <c>DateTime</c>,
-    /// <c>DateTimeOffset</c>, <c>TimeSpan</c> or <c>Guid</c> is read as
+    /// whose declared C# type is a primitive, <c>string</c> or <c>decimal</c> is read as
     /// <see cref="MemoryPackStateSerializer{T}"/> writes it (primitives as their little-endian bytes,
     /// the rest by MemoryPack); anything else is written as <c>{"type": ..., "base64": ...}</c>.
     /// Keys and operator-state entries carry no type name, so their decoding is a guess that says so
@@ -397,18 +396,8 @@ namespace Weir.Hosting.Inspection
                     }
 
                     return true;
-                case "DateTime" when TryMemoryPack(bytes, out DateTime time):
-                    json.WriteStringValue(time);
-                    return true;
-                case "DateTimeOffset" when TryMemoryPack(bytes, out DateTimeOffset offsetTime):
-                    json.WriteStringValue(offsetTime);
-                    return true;
-                case "TimeSpan" when TryMemoryPack(bytes, out TimeSpan span):
-                    json.WriteStringValue(span.ToString("c", System.Globalization.CultureInfo.InvariantCulture));
-                    return true;
-                case "Guid" when TryMemoryPack(bytes, out Guid guid):
-                    json.WriteStringValue(guid);
-                    return true;
+                // DateTime, DateTimeOffset, TimeSpan and Guid are not decoded: MemoryPack's generic
+                // path for them needs dynamic code under Native AOT (IL3050); they print as bytes.
                 default:
                     return false;
             }
