@@ -152,6 +152,7 @@ namespace Weir.Generator
             }
 
             w.WriteLine($"var __plan = new {Rt}.Execution.JobPlan(JobName, {job.DefaultParallelism ?? 1}, {max});");
+            w.WriteLine("__plan.StateManifest = StateManifest;");
             foreach (OperatorModel op in job.Operators.Where(o => o.ValueExpression is not null))
             {
                 w.WriteLine($"{op.ValueType} {ValueName(op)} = {op.ValueExpression};");

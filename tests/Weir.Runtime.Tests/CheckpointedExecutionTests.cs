@@ -117,4 +117,25 @@ public sealed class CheckpointedExecutionTests : IDisposable
             StallingJob.Release.Set(); // lets the abandoned thread finish
         }
     }
+
+    [Fact]
+    public void A_checkpoint_whose_state_schema_changed_incompatibly_is_refused_before_any_state_loads()
+    {
+        var options = new ExecutionOptions(Parallelism: 1, Checkpointing: new CheckpointingOptions(_root, new CheckpointOptions { Interval = TimeSpan.FromMilliseconds(50) }));
+        using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(400)))
+        {
+            Assert.True(new LocalExecutor().Execute(SchemaV1Job.CreatePlan(), options, stop.Token).Completed);
+        }
+
+        JobFailedException refused = Assert.Throws<JobFailedException>(() => new LocalExecutor().Execute(SchemaV2Job.CreatePlan(), options));
+
+        Weir.Checkpointing.Subtasks.CheckpointRestoreException reason = Assert.IsType<Weir.Checkpointing.Subtasks.CheckpointRestoreException>(refused.InnerException);
+        Assert.Contains("state schema changed incompatibly", reason.Message, StringComparison.Ordinal);
+        Assert.Contains("counter", reason.Message, StringComparison.Ordinal);
+        Assert.Contains("count", reason.Message, StringComparison.Ordinal);
+
+        // The same job version still resumes.
+        using var again = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        Assert.True(new LocalExecutor().Execute(SchemaV1Job.CreatePlan(), options, again.Token).Completed);
+    }
 }

@@ -337,3 +337,51 @@ public struct StallOn500 : IKeyedProcessFunction<long, Reading, long>
         output.Collect(value.Value);
     }
 }
+
+/// <summary>Version 1 of a job whose keyed state is a count (<c>long</c>).</summary>
+[Job("schema-evolution")]
+public static partial class SchemaV1Job
+{
+    [Pipeline]
+    private static void Define(PipelineBuilder p) => p
+        .Source("readings", Sources.GenerateUnbounded<Reading, ReadingGenerator>())
+        .KeyBy(r => r.Sensor)
+        .Process("counter", new CountAsLong())
+        .Sink("discard", Sinks.Discard<long>());
+}
+
+/// <summary>Version 2 of the same job: the same operator and state name, now holding a <c>string</c>.</summary>
+[Job("schema-evolution")]
+public static partial class SchemaV2Job
+{
+    [Pipeline]
+    private static void Define(PipelineBuilder p) => p
+        .Source("readings", Sources.GenerateUnbounded<Reading, ReadingGenerator>())
+        .KeyBy(r => r.Sensor)
+        .Process("counter", new CountAsText())
+        .Sink("discard", Sinks.Discard<long>());
+}
+
+public struct CountAsLong : IKeyedProcessFunction<long, Reading, long>
+{
+    [State("count")]
+    private ValueState<long> _count;
+
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<long> output)
+    {
+        _count.Value++;
+        output.Collect(_count.Value);
+    }
+}
+
+public struct CountAsText : IKeyedProcessFunction<long, Reading, long>
+{
+    [State("count")]
+    private ValueState<string> _count;
+
+    public void Process(in Reading value, ProcessContext<long> context, ref Collector<long> output)
+    {
+        _count.Value = (_count.Value ?? string.Empty) + "|";
+        output.Collect(_count.Value.Length);
+    }
+}

@@ -36,6 +36,9 @@ namespace Weir.Execution
         /// <summary>The pipeline's max parallelism, if set.</summary>
         public int? MaxParallelism { get; }
 
+        /// <summary>The job's state schema (generated), recorded in checkpoints and compared on restore; null for a hand-built plan.</summary>
+        public State.Schema.StateManifest? StateManifest { get; set; }
+
         /// <summary>The chains, by index.</summary>
         public IReadOnlyList<ChainVertex> Chains => _chains;
 

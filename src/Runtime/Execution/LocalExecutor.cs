@@ -112,6 +112,7 @@ namespace Weir.Execution
             if (options.Checkpointing is { } checkpointing)
             {
                 catalog = CheckpointCatalog.Open(new LocalCheckpointStorage(checkpointing.Directory), plan.JobName, checkpointing.Retention, _logger);
+                catalog.StateManifestJson = plan.StateManifest?.ToJson();
                 if (checkpointing.Fresh && catalog.Retained.Count > 0)
                 {
                     catalog.DeleteAll("a fresh start was asked for (--fresh)");
@@ -281,6 +282,7 @@ namespace Weir.Execution
         /// </summary>
         private void CheckOrphanedState(JobPlan plan, RestoredCheckpoint restored, bool allow, string source)
         {
+            CheckStateSchema(plan, restored, source);
             var present = new HashSet<string>(plan.Chains.SelectMany(c => c.Info.Operators).Select(o => o.Id), StringComparer.Ordinal);
             var orphans = restored.Metadata.Operators.Where(o => !present.Contains(o.OperatorId)).ToList();
             if (orphans.Count == 0)
@@ -305,6 +307,38 @@ namespace Weir.Execution
         {
             int dot = fileName.IndexOf('.', StringComparison.Ordinal);
             return dot < 0 ? fileName : fileName[..dot];
+        }
+
+        /// <summary>
+        /// Refuses, before any state is loaded, a checkpoint or savepoint whose recorded state schema
+        /// the job cannot read (a state's kind, key type or stored type changed, or a change its
+        /// serialized layout cannot absorb). The build catches the same changes against a committed
+        /// baseline (WEIR03xx); this is the check for a state directory the build never saw.
+        /// </summary>
+        private void CheckStateSchema(JobPlan plan, RestoredCheckpoint restored, string source)
+        {
+            if (restored.Metadata.StateManifest is not { } recorded || plan.StateManifest is not { } current)
+            {
+                return;
+            }
+
+            State.Schema.StateManifest written;
+            try
+            {
+                written = State.Schema.StateManifest.FromJson(recorded);
+            }
+            catch (FormatException ex)
+            {
+                throw Refuse(plan, new CheckpointRestoreException($"Job '{plan.JobName}' cannot restore {source}: its recorded state schema cannot be read ({ex.Message}). It was written by a newer Weir, or the metadata is damaged."));
+            }
+
+            State.Schema.StateSchemaComparison comparison = State.Schema.StateSchemaCompatibility.Compare(written, current);
+            if (!comparison.IsCompatible)
+            {
+                throw Refuse(plan, new CheckpointRestoreException(
+                    $"Job '{plan.JobName}' cannot restore {source}: its state schema changed incompatibly since it was written. {comparison.Describe()} " +
+                    "Restore it with the job version that wrote it, make the change compatible (docs/state-schema-evolution.md), or start without state (--fresh)."));
+            }
         }
 
         private JobFailedException Refuse(JobPlan plan, CheckpointRestoreException reason)

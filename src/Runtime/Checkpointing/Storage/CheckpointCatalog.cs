@@ -103,6 +103,9 @@ namespace Weir.Checkpointing.Storage
             }
         }
 
+        /// <summary>The running job's state manifest (canonical JSON), recorded in the metadata of every checkpoint and savepoint it completes.</summary>
+        public string? StateManifestJson { get; set; }
+
         /// <summary>
         /// Opens the checkpoints of <paramref name="jobName"/> in <paramref name="storage"/> and
         /// cleans up what a crash left behind (see the class remarks).
@@ -308,6 +311,7 @@ namespace Weir.Checkpointing.Storage
                     MaxParallelism = maxParallelism,
                     Operators = operators,
                     Savepoint = pending.IsSavepoint,
+                    StateManifest = StateManifestJson,
                 };
                 if (pending.SavepointStorage is { } savepoint)
                 {

@@ -39,6 +39,13 @@ namespace Weir.Checkpointing.Storage
         /// </summary>
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
         public bool Savepoint { get; init; }
+
+        /// <summary>
+        /// The job's state manifest (canonical JSON, <c>Weir.State.Schema.StateManifest</c>) when this
+        /// was taken: a restore compares it with the restoring job's before loading any state. Null
+        /// in metadata written before manifests existed.
+        /// </summary>
+        public string? StateManifest { get; init; }
     }
 
     /// <summary>One operator's state in a checkpoint.</summary>
