@@ -62,19 +62,20 @@ public sealed class CrashRecoveryTests : IDisposable
         int finishedEarly = 0;
         while (kills < Kills)
         {
-            using Process job = Start(arguments);
+            using WordCountProcess job = WordCountProcess.Start(arguments);
             int delay = random.Next(600, 1800);
-            if (job.WaitForExit(delay))
+            if (job.Process.WaitForExit(delay))
             {
                 // The job finished before its kill: the input is consumed. That must not happen
                 // before enough kills, or the test proves little: the rate keeps the run long.
-                Assert.True(job.ExitCode == 0, $"run failed with exit code {job.ExitCode}");
+                Assert.True(job.Process.ExitCode == 0, $"run failed with exit code {job.Process.ExitCode}: {job.StandardError}");
                 finishedEarly++;
                 break;
             }
 
-            job.Kill(entireProcessTree: true); // SIGKILL: no cleanup, no flush
-            job.WaitForExit();
+            job.Process.Kill(entireProcessTree: true); // SIGKILL: no cleanup, no flush
+            job.Process.WaitForExit();
+            Log(job);
             kills++;
         }
 
@@ -82,57 +83,23 @@ public sealed class CrashRecoveryTests : IDisposable
         Assert.Equal(Kills, kills);
 
         // The last run goes to the end with the same command.
-        using (Process last = Start(arguments))
+        using (WordCountProcess last = WordCountProcess.Start(arguments))
         {
-            Assert.True(last.WaitForExit(TimeSpan.FromMinutes(3)), "the last run did not finish");
-            Assert.Equal(0, last.ExitCode);
+            Assert.True(last.Process.WaitForExit(TimeSpan.FromMinutes(3)), "the last run did not finish");
+            last.Process.WaitForExit();
+            Log(last);
+            Assert.Equal(0, last.Process.ExitCode);
         }
 
         WordCountContractTests.AssertContract(WordCountContractTests.ExpectedCounts(WordCountContractTests.TextFilesOf(input)), output);
         Assert.DoesNotContain(Directory.GetFiles(output), f => Path.GetFileName(f).StartsWith('.'));
     }
 
-    private Process Start(string[] arguments)
+    private void Log(WordCountProcess run)
     {
-        string binary = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "WordCount.exe" : "WordCount");
-        var start = new ProcessStartInfo(binary)
+        if (run.StandardError is { Length: > 0 } errors)
         {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
+            _log.WriteLine(errors);
         }
-
-        var process = new Process { StartInfo = start };
-        var errors = new StringBuilder();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (errors)
-                {
-                    errors.AppendLine(e.Data);
-                }
-            }
-        };
-        process.OutputDataReceived += (_, _) => { };
-        process.Exited += (_, _) =>
-        {
-            lock (errors)
-            {
-                if (errors.Length > 0)
-                {
-                    _log.WriteLine(errors.ToString());
-                }
-            }
-        };
-        process.EnableRaisingEvents = true;
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        return process;
     }
 }

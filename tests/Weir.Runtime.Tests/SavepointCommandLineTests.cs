@@ -32,7 +32,7 @@ public sealed class SavepointCommandLineTests : IDisposable
         string checkpoints = Path.Combine(_root, "chk");
         string[] run = ["run", "--input", input, "--output", output, "--checkpoint-dir", checkpoints, "--checkpoint-interval", "100ms", "--log-level", "Warning"];
 
-        using (Process job = Start([.. run, "--parallelism", "2", "--rate", "500"]))
+        using (WordCountProcess job = WordCountProcess.Start([.. run, "--parallelism", "2", "--rate", "500"]))
         {
             WaitForCheckpoint(checkpoints);
 
@@ -45,23 +45,19 @@ public sealed class SavepointCommandLineTests : IDisposable
             Assert.True(code == 0, stderr);
             string stopped = LastLine(stdout);
             Assert.StartsWith(Path.Combine(_root, "sp", "savepoint-"), stopped, StringComparison.Ordinal);
-            Assert.True(job.WaitForExit(TimeSpan.FromSeconds(30)), "the job did not stop");
-            job.WaitForExit();
-            lock (_outputs)
-            {
-                _log.WriteLine(_outputs[job.Id].Err.ToString());
-            }
-
-            Assert.Equal(0, job.ExitCode);
+            Assert.True(job.Process.WaitForExit(TimeSpan.FromSeconds(30)), "the job did not stop");
+            job.Process.WaitForExit();
+            _log.WriteLine(job.StandardError);
+            Assert.Equal(0, job.Process.ExitCode);
 
             // Nothing runs there any more: a clear error and a non-zero exit code.
             (code, _, stderr) = RunToEnd(["savepoint", "--checkpoint-dir", checkpoints]);
             Assert.Equal(1, code);
             Assert.Contains("No job 'word-count' is running on checkpoint directory", stderr, StringComparison.Ordinal);
 
-            using Process resumed = Start([.. run, "--parallelism", "3", "--from-savepoint", stopped]);
-            Assert.True(resumed.WaitForExit(TimeSpan.FromMinutes(2)), "the resumed run did not finish");
-            Assert.Equal(0, resumed.ExitCode);
+            using WordCountProcess resumed = WordCountProcess.Start([.. run, "--parallelism", "3", "--from-savepoint", stopped]);
+            Assert.True(resumed.Process.WaitForExit(TimeSpan.FromMinutes(2)), "the resumed run did not finish");
+            Assert.Equal(0, resumed.Process.ExitCode);
         }
 
         WordCountContractTests.AssertContract(WordCountContractTests.ExpectedCounts(WordCountContractTests.TextFilesOf(input)), output);
@@ -82,62 +78,9 @@ public sealed class SavepointCommandLineTests : IDisposable
 
     private (int Code, string Stdout, string Stderr) RunToEnd(string[] arguments)
     {
-        using Process process = Start(arguments);
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), string.Join(' ', arguments) + " did not end");
-        process.WaitForExit();
-        lock (_outputs)
-        {
-            return (process.ExitCode, _outputs[process.Id].Out.ToString(), _outputs[process.Id].Err.ToString());
-        }
-    }
-
-    private readonly System.Collections.Generic.Dictionary<int, (StringBuilder Out, StringBuilder Err)> _outputs = new();
-
-    private Process Start(string[] arguments)
-    {
-        string binary = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "WordCount.exe" : "WordCount");
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = new Process { StartInfo = start };
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (stdout)
-                {
-                    stdout.AppendLine(e.Data);
-                }
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (stderr)
-                {
-                    stderr.AppendLine(e.Data);
-                }
-            }
-        };
-        process.Start();
-        lock (_outputs)
-        {
-            _outputs[process.Id] = (stdout, stderr);
-        }
-
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        return process;
+        using WordCountProcess run = WordCountProcess.Start(arguments);
+        Assert.True(run.Process.WaitForExit(TimeSpan.FromMinutes(1)), string.Join(' ', arguments) + " did not end");
+        run.Process.WaitForExit();
+        return (run.Process.ExitCode, run.StandardOutput, run.StandardError);
     }
 }
