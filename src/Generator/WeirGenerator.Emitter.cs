@@ -47,6 +47,7 @@ namespace Weir.Generator
             EmitChainInfos(w, job);
             EmitFunctions(w, job);
             EmitStateAccessors(w, job);
+            EmitReduceContents(w, job);
             foreach (ChainModel chain in job.Chains)
             {
                 EmitChain(w, job, chain);
@@ -158,12 +159,25 @@ namespace Weir.Generator
                 w.WriteLine($"{op.ValueType} {ValueName(op)} = {op.ValueExpression};");
             }
 
+            foreach (OperatorModel op in job.Operators.Where(o => o.Window is not null))
+            {
+                string index = op.Index.ToString(CultureInfo.InvariantCulture);
+                w.WriteLine($"{op.Window!.AssignerType} __assigner{index} = {op.Window.AssignerExpression};");
+                string lateness = op.Window.LatenessExpression is { } expression ? $"(long)({expression}).TotalMilliseconds" : "0L";
+                w.WriteLine($"long __lateness{index} = {lateness};");
+                if (op.Window.WindowFunctionType is { } windowFunctionType)
+                {
+                    w.WriteLine($"{windowFunctionType} __windowFunction{index} = {op.Window.WindowFunctionExpression};");
+                }
+
+            }
+
             foreach (ChainModel chain in job.Chains)
             {
                 OperatorModel head = job.Operators[chain.Operators[0]];
                 string body = ChainTypeName(chain);
-                string captured = string.Join(", ", new[] { "context" }.Concat(ChainValues(job, chain).Select(ValueName)));
-                string isStatic = ChainValues(job, chain).Any() ? string.Empty : "static ";
+                string captured = string.Join(", ", new[] { "context" }.Concat(ChainArguments(job, chain).Select(a => a.Name)));
+                string isStatic = ChainArguments(job, chain).Any() ? string.Empty : "static ";
                 if (chain.InType2 is not null)
                 {
                     w.WriteLine($"__plan.AddTwoInputChain<{chain.InType}, {chain.InType2}, {body}>({ChainInfoName(chain)}, {(chain.BroadcastFirst ? "true" : "false")}, {isStatic}context => new {body}({captured}));");
@@ -201,7 +215,12 @@ namespace Weir.Generator
                 {
                     OperatorModel op = job.Operators[index];
                     ulong hash = op.ExplicitId is null ? 0 : StableHash.OperatorHash(op.ExplicitId);
-                    string kind = op.Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess ? "Process" : op.Kind.ToString();
+                    string kind = op.Kind switch
+                    {
+                        OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess => "Process",
+                        OperatorKind.Timestamps => "AssignTimestampsAndWatermarks",
+                        _ => op.Kind.ToString(),
+                    };
                     w.WriteLine($"        new({Literal(op.DisplayName)}, {Literal(kind)}, 0x{hash.ToString("x16", CultureInfo.InvariantCulture)}UL, {(op.ExplicitId is null ? "false" : "true")}),");
                 }
 
@@ -287,18 +306,18 @@ namespace Weir.Generator
 
             foreach (EdgeModel edge in outputs)
             {
-                w.WriteLine($"private readonly {Rt}.Execution.ExchangeWriter<{job.Operators[edge.FromOperator].OutType}> _edge{edge.Index};");
+                w.WriteLine($"private readonly {Rt}.Execution.ExchangeWriter<{EdgeType(job, edge)}> _edge{edge.Index};");
             }
 
             w.WriteLine();
             EmitConstructor(w, job, chain, ops, outputs);
             if (chain.InType2 is null)
             {
-                EmitProcessBatch(w, chain, ops[0], outputs);
+                EmitProcessBatch(w, job, chain, ops[0], outputs);
             }
             else
             {
-                EmitTwoInputBatches(w, chain, ops[0]);
+                EmitTwoInputBatches(w, job, chain, ops[0]);
                 EmitBroadcastOperator(w, job, ops, outputs);
             }
 
@@ -307,6 +326,7 @@ namespace Weir.Generator
                 EmitOperator(w, job, ops, position, outputs);
             }
 
+            EmitEventTime(w, job, ops, outputs);
             EmitLifecycle(w, ops, outputs);
             w.CloseBlock();
             w.WriteLine();
@@ -329,6 +349,30 @@ namespace Weir.Generator
                     yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
                     yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
                     yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
+                    if (op.HasTimers)
+                    {
+                        yield return $"private readonly {Rt}.Time.KeyedTimers<{op.KeyType}> _timers{i};";
+                    }
+
+                    break;
+                case OperatorKind.Timestamps:
+                    yield return $"private readonly {Rt}.WatermarkAssigner<{op.InType}, {op.WatermarkGeneratorType}> _watermarks{i};";
+                    break;
+                case OperatorKind.Window:
+                    yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
+                    yield return $"private readonly {WindowOperatorType(op)} _windows{i};";
+                    if (op.Window!.Function == WindowFunctionKind.Process)
+                    {
+                        yield return $"private {op.ValueType} _function{i};";
+                        yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
+                    }
+                    else if (op.Window.Function == WindowFunctionKind.AggregateProcess)
+                    {
+                        yield return $"private {op.Window.WindowFunctionType} _windowFunction{i};";
+                        yield return $"private readonly {Rt}.SingleElementList<{op.Window.ResultType}> _result{i};";
+                        yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
+                    }
+
                     break;
                 case OperatorKind.KeyedBroadcastProcess:
                     yield return $"private {op.ValueType} _function{i};";
@@ -355,7 +399,7 @@ namespace Weir.Generator
         private static void EmitConstructor(SourceWriter w, JobModel job, ChainModel chain, OperatorModel[] ops, EdgeModel[] outputs)
         {
             string parameters = string.Join(", ", new[] { $"{Rt}.CompilerServices.SubtaskContext context" }
-                .Concat(ChainValues(job, chain).Select(op => $"{op.ValueType} {ValueName(op)}")));
+                .Concat(ChainArguments(job, chain).Select(a => $"{a.Type} {a.Name}")));
             w.OpenBlock($"public {ChainTypeName(chain)}({parameters})");
             w.WriteLine("_context = context;");
             w.WriteLine("_maxParallelism = context.MaxParallelism;");
@@ -377,7 +421,16 @@ namespace Weir.Generator
                     case OperatorKind.KeyedProcess:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
                         w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
-                        w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
+                        if (op.HasTimers)
+                        {
+                            w.WriteLine($"_timers{i} = new {Rt}.Time.KeyedTimers<{op.KeyType}>(_state{i}, context);");
+                            w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>(_timers{i}, context.Clock);");
+                        }
+                        else
+                        {
+                            w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
+                        }
+
                         w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         foreach (StateFieldModel state in op.States)
                         {
@@ -410,21 +463,49 @@ namespace Weir.Generator
                     case OperatorKind.Sink:
                         w.WriteLine($"_sink{i} = {ValueName(op)}.CreateWriter(context.SinkContext({id}));");
                         break;
+                    case OperatorKind.Timestamps:
+                        w.WriteLine($"_watermarks{i} = {ValueName(op)}.CreateAssigner();");
+                        break;
+                    case OperatorKind.Window:
+                        {
+                            WindowModel window = op.Window!;
+                            string contents = window.Function switch
+                            {
+                                WindowFunctionKind.Reduce => $"new {ReduceContentsName(op)}()",
+                                WindowFunctionKind.Aggregate or WindowFunctionKind.AggregateProcess => $"new {WindowContentsType(op)}({ValueName(op)})",
+                                _ => $"new {WindowContentsType(op)}()",
+                            };
+                            w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
+                            w.WriteLine($"_windows{i} = new {WindowOperatorType(op)}({id}, _state{i}, context, __assigner{i}, {contents}, __lateness{i}, {Serializer(window.ContentsType)});");
+                            if (window.Function == WindowFunctionKind.Process)
+                            {
+                                w.WriteLine($"_function{i} = {ValueName(op)};");
+                                w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
+                            }
+                            else if (window.Function == WindowFunctionKind.AggregateProcess)
+                            {
+                                w.WriteLine($"_windowFunction{i} = __windowFunction{i};");
+                                w.WriteLine($"_result{i} = new {Rt}.SingleElementList<{window.ResultType}>();");
+                                w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
+                            }
+
+                            break;
+                        }
                 }
             }
 
             foreach (EdgeModel edge in outputs)
             {
-                w.WriteLine($"_edge{edge.Index} = context.Output<{job.Operators[edge.FromOperator].OutType}>({edge.Index});");
+                w.WriteLine($"_edge{edge.Index} = context.Output<{EdgeType(job, edge)}>({edge.Index});");
             }
 
             w.CloseBlock();
             w.WriteLine();
         }
 
-        private static void EmitProcessBatch(SourceWriter w, ChainModel chain, OperatorModel head, EdgeModel[] outputs)
+        private static void EmitProcessBatch(SourceWriter w, JobModel job, ChainModel chain, OperatorModel head, EdgeModel[] outputs)
         {
-            w.OpenBlock($"public void ProcessBatch(global::System.ReadOnlySpan<{chain.InType}> records)");
+            w.OpenBlock($"public void ProcessBatch(global::System.ReadOnlySpan<{chain.InType}> records, global::System.ReadOnlySpan<long> timestamps)");
             if (head.Kind == OperatorKind.Source && chain.Operators.Count == 1 && outputs.Length == 1)
             {
                 // A source feeding one edge unchanged: hand the edge the whole batch (no per-record
@@ -432,20 +513,20 @@ namespace Weir.Generator
                 EdgeModel edge = outputs[0];
                 if (edge.Partitioning != Partitioning.Hash)
                 {
-                    w.WriteLine($"_edge{edge.Index}.EmitBatch(records);");
+                    w.WriteLine($"_edge{edge.Index}.EmitBatch(records, timestamps);");
                     w.CloseBlock();
                     w.WriteLine();
                     return;
                 }
 
                 w.OpenBlock($"if (_edge{edge.Index}.TargetCount == 1)");
-                w.WriteLine($"_edge{edge.Index}.EmitBatch(records);");
+                w.WriteLine($"_edge{edge.Index}.EmitBatch(records, timestamps);");
                 w.WriteLine("return;");
                 w.CloseBlock();
                 w.WriteLine();
             }
 
-            EmitGuardedLoop(w, string.Empty, chain.InType, $"Operator{head.Index}");
+            EmitGuardedLoop(w, job, string.Empty, chain.InType, $"Operator{head.Index}");
         }
 
         /// <summary>
@@ -454,10 +535,10 @@ namespace Weir.Generator
         /// method with a handler that reads them stay in memory, which would reload the index and the
         /// span for every record.
         /// </summary>
-        private static void EmitGuardedLoop(SourceWriter w, string suffix, string type, string entry)
+        private static void EmitGuardedLoop(SourceWriter w, JobModel job, string suffix, string type, string entry)
         {
             w.OpenBlock("try");
-            w.WriteLine($"ProcessRecords{suffix}(records);");
+            w.WriteLine($"ProcessRecords{suffix}(records, timestamps);");
             w.CloseBlock();
             w.OpenBlock("catch (global::System.Exception exception)");
             w.WriteLine("// Name the operator whose code threw and the record that entered this chain.");
@@ -466,10 +547,10 @@ namespace Weir.Generator
             w.CloseBlock();
             w.WriteLine();
             w.WriteLine("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]");
-            w.OpenBlock($"private void ProcessRecords{suffix}(global::System.ReadOnlySpan<{type}> records)");
+            w.OpenBlock($"private void ProcessRecords{suffix}(global::System.ReadOnlySpan<{type}> records, global::System.ReadOnlySpan<long> timestamps)");
             w.OpenBlock("for (int index = 0; index < records.Length; index++)");
             w.WriteLine("_position = index;");
-            w.WriteLine($"{entry}(in records[index]);");
+            w.WriteLine(job.UsesEventTime ? $"{entry}(in records[index], timestamps[index]);" : $"{entry}(in records[index]);");
             w.CloseBlock();
             w.CloseBlock();
             w.WriteLine();
@@ -481,7 +562,7 @@ namespace Weir.Generator
             int i = op.Index;
             string input = op.Kind == OperatorKind.Source ? op.OutType : op.InType;
             w.WriteLine(Inline);
-            w.OpenBlock($"private void Operator{i}(in {input} value)");
+            w.OpenBlock($"private void Operator{i}(in {input} value{TimestampParameter(job)})");
             string stage = $"_stage = {position};";
             switch (op.Kind)
             {
@@ -515,7 +596,7 @@ namespace Weir.Generator
                 case OperatorKind.KeyedBroadcastProcess:
                     w.WriteLine(stage);
                     EmitSelectKey(w, op);
-                    w.WriteLine($"_processContext{i}.SetCurrentKey(in key);");
+                    w.WriteLine(job.UsesEventTime ? $"_processContext{i}.SetCurrentRecord(in key, timestamp);" : $"_processContext{i}.SetCurrentKey(in key);");
                     EmitCollector(w, op);
                     string method = op.Kind == OperatorKind.KeyedProcess ? "Process" : "ProcessElement";
                     w.WriteLine($"_function{i}.{method}(in value, _processContext{i}, ref output);");
@@ -541,6 +622,42 @@ namespace Weir.Generator
                     w.WriteLine(stage);
                     w.WriteLine($"_sink{i}.Write(in value);");
                     break;
+                case OperatorKind.Timestamps:
+                    {
+                        w.WriteLine(stage);
+                        w.WriteLine($"long assigned = {Call(op.Function!, "value")};");
+                        w.OpenBlock($"if (_watermarks{i}.IsIdle)");
+                        w.WriteLine("// Records again after idleness: downstream must wait for this stream's watermarks again.");
+                        w.WriteLine($"_watermarks{i}.MarkActive();");
+                        w.WriteLine($"StatusAfter{i}(false);");
+                        w.CloseBlock();
+                        EmitForward(w, job, ops, position, outputs, "value", "assigned");
+                        w.OpenBlock($"if (_watermarks{i}.OnEvent(in value, assigned))");
+                        w.WriteLine($"WatermarkAfter{i}(_watermarks{i}.Current);");
+                        w.CloseBlock();
+                        break;
+                    }
+
+                case OperatorKind.Window:
+                    w.WriteLine(stage);
+                    EmitSelectKey(w, op);
+                    w.OpenBlock($"if (!_windows{i}.Add(in value, timestamp))");
+                    EdgeModel[] late = outputs.Where(e => e.FromOperator == i && e.FromPort == 1).ToArray();
+                    if (late.Length == 0)
+                    {
+                        w.WriteLine("// Late for every window it belongs to, and no late output declared: dropped, as in Flink.");
+                    }
+
+                    foreach (EdgeModel edge in late)
+                    {
+                        w.WriteLine($"_edge{edge.Index}.Emit(in value, timestamp);");
+                    }
+
+                    w.CloseBlock();
+                    w.OpenBlock($"while (_windows{i}.TryTakeReady(out {Rt}.TimeWindow window, out {op.Window!.ContentsType} contents))");
+                    EmitWindowResult(w, job, ops, position, outputs);
+                    w.CloseBlock();
+                    break;
             }
 
             w.CloseBlock();
@@ -552,13 +669,13 @@ namespace Weir.Generator
         /// at the operator itself, broadcast records at its broadcast method. As in
         /// <see cref="EmitProcessBatch"/>, each loop sits outside the try that names a failing operator.
         /// </summary>
-        private static void EmitTwoInputBatches(SourceWriter w, ChainModel chain, OperatorModel head)
+        private static void EmitTwoInputBatches(SourceWriter w, JobModel job, ChainModel chain, OperatorModel head)
         {
             foreach ((int input, string type, string entry) in new[] { (1, chain.InType, "Operator"), (2, chain.InType2!, "Broadcast") })
             {
                 string suffix = input.ToString(CultureInfo.InvariantCulture);
-                w.OpenBlock($"public void ProcessBatch{suffix}(global::System.ReadOnlySpan<{type}> records)");
-                EmitGuardedLoop(w, suffix, type, $"{entry}{head.Index}");
+                w.OpenBlock($"public void ProcessBatch{suffix}(global::System.ReadOnlySpan<{type}> records, global::System.ReadOnlySpan<long> timestamps)");
+                EmitGuardedLoop(w, job, suffix, type, $"{entry}{head.Index}");
             }
         }
 
@@ -572,7 +689,7 @@ namespace Weir.Generator
             OperatorModel op = ops[0];
             int i = op.Index;
             w.WriteLine(Inline);
-            w.OpenBlock($"private void Broadcast{i}(in {op.BroadcastType} value)");
+            w.OpenBlock($"private void Broadcast{i}(in {op.BroadcastType} value{TimestampParameter(job)})");
             w.WriteLine("_stage = 0;");
             EmitCollector(w, op);
             w.WriteLine($"_function{i}.ProcessBroadcastElement(in value, new {Rt}.BroadcastContext(_broadcastStates{i}), ref output);");
@@ -632,31 +749,32 @@ namespace Weir.Generator
                 ? $"{Rt}.State.MemoryPackArrayStateSerializer<{type.Substring(0, type.Length - 2)}>.Instance"
                 : $"{Rt}.State.MemoryPackStateSerializer<{type}>.Instance";
 
-        private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs)
+        private static void EmitDrain(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs, string timestamp = "timestamp")
         {
             // The first record is forwarded straight from the collector (a local the JIT keeps in
             // registers); only functions that emit several records per input touch the buffer.
             w.OpenBlock("if (output.Count != 0)");
-            EmitForward(w, job, ops, position, outputs, "output.First");
+            EmitForward(w, job, ops, position, outputs, "output.First", timestamp);
             w.OpenBlock("if (output.Count > 1)");
             w.WriteLine($"global::System.ReadOnlySpan<{ops[position].OutType}> more = output.Overflow;");
             w.OpenBlock("for (int i = 0; i < more.Length; i++)");
-            EmitForward(w, job, ops, position, outputs, "more[i]");
+            EmitForward(w, job, ops, position, outputs, "more[i]", timestamp);
             w.CloseBlock();
             w.WriteLine("output.ClearOverflow();");
             w.CloseBlock();
             w.CloseBlock();
         }
 
-        private static void EmitForward(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs, string value)
+        private static void EmitForward(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs, string value, string timestamp = "timestamp")
         {
+            string ts = job.UsesEventTime ? ", " + timestamp : string.Empty;
             if (position + 1 < ops.Length)
             {
-                w.WriteLine($"Operator{ops[position + 1].Index}(in {value});");
+                w.WriteLine($"Operator{ops[position + 1].Index}(in {value}{ts});");
                 return;
             }
 
-            foreach (EdgeModel edge in outputs.Where(e => e.FromOperator == ops[position].Index))
+            foreach (EdgeModel edge in outputs.Where(e => e.FromOperator == ops[position].Index && e.FromPort == 0))
             {
                 if (edge.Partitioning == Partitioning.Hash)
                 {
@@ -665,18 +783,227 @@ namespace Weir.Generator
                     string hash = target.KeyHashTemplate!.Replace("{key}", "edgeKey" + edge.Index.ToString(CultureInfo.InvariantCulture));
                     // With a single receiver there is nothing to route: skip the key and its hash.
                     w.OpenBlock($"if (_edge{edge.Index}.TargetCount == 1)");
-                    w.WriteLine($"_edge{edge.Index}.EmitTo(0, in {value});");
+                    w.WriteLine($"_edge{edge.Index}.EmitTo(0, in {value}{ts});");
                     w.CloseBlock();
                     w.OpenBlock("else");
                     w.WriteLine($"{target.KeyType} edgeKey{edge.Index} = {key};");
-                    w.WriteLine($"_edge{edge.Index}.EmitToKeyGroup({Rt}.Execution.KeyGroups.Of({hash}, _maxParallelism), in {value});");
+                    w.WriteLine($"_edge{edge.Index}.EmitToKeyGroup({Rt}.Execution.KeyGroups.Of({hash}, _maxParallelism), in {value}{ts});");
                     w.CloseBlock();
                 }
                 else
                 {
-                    w.WriteLine($"_edge{edge.Index}.Emit(in {value});");
+                    w.WriteLine($"_edge{edge.Index}.Emit(in {value}{ts});");
                 }
             }
+        }
+
+        /// <summary>
+        /// A window reduce function as window contents: the generated struct calls the user's lambda
+        /// directly, so adding a record to a window is a direct call too.
+        /// </summary>
+        private static void EmitReduceContents(SourceWriter w, JobModel job)
+        {
+            foreach (OperatorModel op in job.Operators.Where(o => o.Window is { Function: WindowFunctionKind.Reduce }))
+            {
+                string t = op.InType;
+                w.OpenBlock($"private struct {ReduceContentsName(op)} : {Rt}.IWindowContents<{t}, {t}>");
+                w.WriteLine(Inline);
+                w.WriteLine($"public void Add(in {t} value, ref {t} contents, bool first) => contents = first ? value : {Call(op.Function!, "contents", "value")};");
+                w.WriteLine();
+                w.WriteLine($"public {t} Merge(in {t} first, in {t} second) => {Call(op.Function!, "first", "second")};");
+                w.CloseBlock();
+                w.WriteLine();
+            }
+        }
+
+        /// <summary>
+        /// One window's result, from the locals <c>window</c> and <c>contents</c> (and <c>key</c> for a
+        /// full-window function), forwarded with the window's last millisecond as its timestamp.
+        /// </summary>
+        private static void EmitWindowResult(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs)
+        {
+            OperatorModel op = ops[position];
+            int i = op.Index;
+            w.WriteLine("long windowTimestamp = window.MaxTimestamp;");
+            switch (op.Window!.Function)
+            {
+                case WindowFunctionKind.Reduce:
+                    EmitForward(w, job, ops, position, outputs, "contents", "windowTimestamp");
+                    break;
+                case WindowFunctionKind.Aggregate:
+                    w.WriteLine($"{op.OutType} result = _windows{i}.Contents.Function.GetResult(in contents);");
+                    EmitForward(w, job, ops, position, outputs, "result", "windowTimestamp");
+                    break;
+                case WindowFunctionKind.AggregateProcess:
+                    EmitCollector(w, op);
+                    w.WriteLine($"_windowFunction{i}.Process(key, window, _result{i}.Of(_windows{i}.Contents.Function.GetResult(in contents)), ref output);");
+                    EmitDrain(w, job, ops, position, outputs, "windowTimestamp");
+                    break;
+                default:
+                    EmitCollector(w, op);
+                    w.WriteLine($"_function{i}.Process(key, window, contents, ref output);");
+                    EmitDrain(w, job, ops, position, outputs, "windowTimestamp");
+                    break;
+            }
+        }
+
+        /// <summary>
+        /// The event-time side of a chain: per operator, what a watermark, an idle status and processing
+        /// time do there (fire windows and timers, generate watermarks) before they move on to the next
+        /// operator and, at the operator's edges, downstream.
+        /// </summary>
+        private static void EmitEventTime(SourceWriter w, JobModel job, OperatorModel[] ops, EdgeModel[] outputs)
+        {
+            w.OpenBlock("public void OnWatermark(long watermark)");
+            w.OpenBlock("try");
+            w.WriteLine($"Watermark{ops[0].Index}(watermark);");
+            w.CloseBlock();
+            w.OpenBlock("catch (global::System.Exception exception)");
+            w.WriteLine("// Windows and timers fire here: name the operator whose code threw.");
+            w.WriteLine($"throw {Rt}.CompilerServices.OperatorFailure.Create(_context, _stage, \"watermark \" + watermark.ToString(global::System.Globalization.CultureInfo.InvariantCulture), exception);");
+            w.CloseBlock();
+            w.CloseBlock();
+            w.WriteLine();
+            w.WriteLine($"public void OnWatermarkStatus(bool idle) => Status{ops[0].Index}(idle);");
+            w.WriteLine();
+
+            w.OpenBlock("public long OnProcessingTime(long now)");
+            w.WriteLine("long next = long.MaxValue;");
+            w.OpenBlock("try");
+            for (int position = 0; position < ops.Length; position++)
+            {
+                OperatorModel op = ops[position];
+                int i = op.Index;
+                if (op.Kind == OperatorKind.Timestamps)
+                {
+                    w.WriteLine($"_stage = {position};");
+                    w.WriteLine($"int changes{i} = _watermarks{i}.Poll(now);");
+                    w.OpenBlock($"if ((changes{i} & {Rt}.WatermarkAssigner<{op.InType}, {op.WatermarkGeneratorType}>.BecameIdle) != 0)");
+                    w.WriteLine($"StatusAfter{i}(true);");
+                    w.CloseBlock();
+                    w.OpenBlock($"if ((changes{i} & {Rt}.WatermarkAssigner<{op.InType}, {op.WatermarkGeneratorType}>.Advanced) != 0)");
+                    w.WriteLine($"WatermarkAfter{i}(_watermarks{i}.Current);");
+                    w.CloseBlock();
+                    w.WriteLine($"next = global::System.Math.Min(next, now + (long){Rt}.Time.Watermarks.PeriodicInterval.TotalMilliseconds);");
+                }
+                else if (op.HasTimers)
+                {
+                    w.WriteLine($"_stage = {position};");
+                    w.OpenBlock($"while (_timers{i}.TryFireProcessingTime(now, out long fired))");
+                    EmitTimerCallback(w, job, ops, position, outputs, "ProcessingTime", $"{Rt}.Time.Watermarks.NoTimestamp");
+                    w.CloseBlock();
+
+                    // Polled at least every 10 ms, so a timer registered later is seen in time.
+                    w.WriteLine($"next = global::System.Math.Min(next, global::System.Math.Min(_timers{i}.NextProcessingTime, now + 10));");
+                }
+            }
+
+            foreach (EdgeModel edge in outputs)
+            {
+                // A chain running on this thread has no loop of its own to read the clock.
+                w.WriteLine($"next = global::System.Math.Min(next, _edge{edge.Index}.AdvanceProcessingTime(now));");
+            }
+
+            w.CloseBlock();
+            w.OpenBlock("catch (global::System.Exception exception)");
+            w.WriteLine($"throw {Rt}.CompilerServices.OperatorFailure.Create(_context, _stage, \"processing time \" + now.ToString(global::System.Globalization.CultureInfo.InvariantCulture), exception);");
+            w.CloseBlock();
+            w.WriteLine("return next;");
+            w.CloseBlock();
+            w.WriteLine();
+
+            for (int position = 0; position < ops.Length; position++)
+            {
+                OperatorModel op = ops[position];
+                int i = op.Index;
+                w.OpenBlock($"private void Watermark{i}(long watermark)");
+                switch (op.Kind)
+                {
+                    case OperatorKind.Timestamps:
+                        w.WriteLine("// An assigner replaces upstream event time with its own; only the end of input passes.");
+                        w.OpenBlock($"if (watermark == {Rt}.Time.Watermarks.EndOfTime)");
+                        w.WriteLine($"_watermarks{i}.EndOfInput();");
+                        w.WriteLine($"WatermarkAfter{i}(watermark);");
+                        w.CloseBlock();
+                        break;
+                    case OperatorKind.Window:
+                        w.WriteLine($"_stage = {position};");
+                        w.WriteLine($"_windows{i}.AdvanceWatermark(watermark);");
+                        w.OpenBlock($"while (_windows{i}.TryFire(out {Rt}.TimeWindow window, out {op.Window!.ContentsType} contents))");
+                        w.WriteLine($"{op.KeyType} key = _state{i}.CurrentKey;");
+                        EmitWindowResult(w, job, ops, position, outputs);
+                        w.CloseBlock();
+                        w.WriteLine($"WatermarkAfter{i}(watermark);");
+                        break;
+                    case OperatorKind.KeyedProcess when op.HasTimers:
+                        w.WriteLine($"_stage = {position};");
+                        w.WriteLine($"_timers{i}.AdvanceWatermark(watermark);");
+                        w.OpenBlock($"while (_timers{i}.TryFireEventTime(out long fired))");
+                        EmitTimerCallback(w, job, ops, position, outputs, "EventTime", "fired");
+                        w.CloseBlock();
+                        w.WriteLine($"WatermarkAfter{i}(watermark);");
+                        break;
+                    case OperatorKind.Sink:
+                        break;
+                    default:
+                        w.WriteLine($"WatermarkAfter{i}(watermark);");
+                        break;
+                }
+
+                w.CloseBlock();
+                w.WriteLine();
+                w.OpenBlock($"private void WatermarkAfter{i}(long watermark)");
+                if (position + 1 < ops.Length)
+                {
+                    w.WriteLine($"Watermark{ops[position + 1].Index}(watermark);");
+                }
+
+                foreach (EdgeModel edge in outputs.Where(e => e.FromOperator == i))
+                {
+                    w.WriteLine($"_edge{edge.Index}.EmitWatermark(watermark);");
+                }
+
+                w.CloseBlock();
+                w.WriteLine();
+                w.OpenBlock($"private void Status{i}(bool idle)");
+                if (op.Kind == OperatorKind.Timestamps)
+                {
+                    w.WriteLine("// An assigner decides idleness from its own input's records.");
+                }
+                else if (op.Kind != OperatorKind.Sink)
+                {
+                    w.WriteLine($"StatusAfter{i}(idle);");
+                }
+
+                w.CloseBlock();
+                w.WriteLine();
+                w.OpenBlock($"private void StatusAfter{i}(bool idle)");
+                if (position + 1 < ops.Length)
+                {
+                    w.WriteLine($"Status{ops[position + 1].Index}(idle);");
+                }
+
+                foreach (EdgeModel edge in outputs.Where(e => e.FromOperator == i))
+                {
+                    w.WriteLine($"_edge{edge.Index}.EmitWatermarkStatus(idle);");
+                }
+
+                w.CloseBlock();
+                w.WriteLine();
+            }
+        }
+
+        /// <summary>Calls a keyed process function's OnTimer for the timer in the local <c>fired</c>, its key current.</summary>
+        private static void EmitTimerCallback(SourceWriter w, JobModel job, OperatorModel[] ops, int position, EdgeModel[] outputs, string domain, string outputTimestamp)
+        {
+            OperatorModel op = ops[position];
+            int i = op.Index;
+            w.WriteLine($"{op.KeyType} key = _state{i}.CurrentKey;");
+            w.WriteLine($"_processContext{i}.SetFiringTimer(in key, fired, {Rt}.Time.TimeDomain.{domain});");
+            EmitCollector(w, op);
+            w.WriteLine($"_function{i}.OnTimer(fired, _processContext{i}, ref output);");
+            w.WriteLine($"long timestamp = {outputTimestamp};");
+            EmitDrain(w, job, ops, position, outputs);
         }
 
         private static void EmitLifecycle(SourceWriter w, OperatorModel[] ops, EdgeModel[] outputs)
@@ -716,6 +1043,45 @@ namespace Weir.Generator
 
             w.CloseBlock();
         }
+
+        /// <summary>The values a chain's constructor takes besides its context: functions, sinks, window assigners and lateness.</summary>
+        private static IEnumerable<(string Type, string Name)> ChainArguments(JobModel job, ChainModel chain)
+        {
+            foreach (OperatorModel op in ChainValues(job, chain))
+            {
+                yield return (op.ValueType!, ValueName(op));
+            }
+
+            foreach (OperatorModel op in chain.Operators.Select(i => job.Operators[i]).Where(o => o.Window is not null))
+            {
+                string index = op.Index.ToString(CultureInfo.InvariantCulture);
+                yield return (op.Window!.AssignerType, "__assigner" + index);
+                yield return ("long", "__lateness" + index);
+                if (op.Window.WindowFunctionType is { } windowFunctionType)
+                {
+                    yield return (windowFunctionType, "__windowFunction" + index);
+                }
+            }
+        }
+
+        /// <summary>The records an edge carries: its sender's output, or for a window's late output (port 1) the window's input.</summary>
+        private static string EdgeType(JobModel job, EdgeModel edge)
+            => edge.FromPort == 1 ? job.Operators[edge.FromOperator].InType : job.Operators[edge.FromOperator].OutType;
+
+        private static string TimestampParameter(JobModel job) => job.UsesEventTime ? ", long timestamp" : string.Empty;
+
+        private static string WindowContentsType(OperatorModel op) => op.Window!.Function switch
+        {
+            WindowFunctionKind.Reduce => ReduceContentsName(op),
+            WindowFunctionKind.Aggregate => $"{Rt}.AggregateWindowContents<{op.InType}, {op.AccumulatorType}, {op.OutType}, {op.ValueType}>",
+            WindowFunctionKind.AggregateProcess => $"{Rt}.AggregateWindowContents<{op.InType}, {op.AccumulatorType}, {op.Window.ResultType}, {op.ValueType}>",
+            _ => $"{Rt}.ListWindowContents<{op.InType}>",
+        };
+
+        private static string WindowOperatorType(OperatorModel op)
+            => $"{Rt}.Windowing.WindowOperator<{op.KeyType}, {op.InType}, {op.Window!.ContentsType}, {op.Window.AssignerType}, {WindowContentsType(op)}>";
+
+        private static string ReduceContentsName(OperatorModel op) => "__WeirReduce" + op.Index.ToString(CultureInfo.InvariantCulture);
 
         private static IEnumerable<OperatorModel> ChainValues(JobModel job, ChainModel chain)
             => chain.Operators.Select(i => job.Operators[i]).Where(o => o.ValueExpression is not null && o.Kind != OperatorKind.Source);

@@ -29,6 +29,10 @@ namespace Weir.Generator
         private const string KeyedStreamType = "Weir.KeyedStream<TKey, T>";
         private const string SinkDefinitionType = "Weir.SinkDefinition";
         private const string ConnectedStreamType = "Weir.BroadcastConnectedStream<TKey, T, TBroadcast>";
+        private const string WindowedStreamType = "Weir.WindowedStream<TKey, T, TAssigner>";
+        private const string TimerFunctionType = "Weir.IKeyedTimerFunction<TKey, TOut>";
+        private const string MergeableAggregateType = "Weir.IMergeableAggregateFunction<TIn, TAcc, TOut>";
+        private const string SessionAssignerType = "global::Weir.SessionWindows";
         private const string BroadcastStateAttribute = "Weir.BroadcastStateAttribute";
         private const string ReadOnlyBroadcastStateType = "Weir.ReadOnlyBroadcastState<TKey, TValue>";
         private const string WritableBroadcastStateType = "Weir.BroadcastState<TKey, TValue>";
@@ -290,6 +294,8 @@ namespace Weir.Generator
                     return InvokeKeyed(stream, method, invocation, args);
                 case (ConnectedValue connected, ConnectedStreamType, _):
                     return InvokeConnected(connected, method, invocation, args);
+                case (WindowedValue windowed, WindowedStreamType, _):
+                    return InvokeWindowed(windowed, method, invocation, args);
                 case (SinkValue sink, SinkDefinitionType, "Parallelism"):
                     _operators[sink.Operator].Parallelism = ConstantParallelism(args, invocation);
                     return sink;
@@ -323,6 +329,15 @@ namespace Weir.Generator
             {
                 case "Map":
                     return Stream(AddFunctionOperator(OperatorKind.Map, stream, invocation, args, method, t, TypeName(method.TypeArguments[0])));
+                case "AssignTimestampsAndWatermarks":
+                    {
+                        int op = AddFunctionOperator(OperatorKind.Timestamps, stream, invocation, args, method, t, t);
+                        SetValue(op, args, 1, "watermark strategy", string.Empty);
+                        _operators[op].ReaderOrWriterType = null;
+                        _operators[op].WatermarkGeneratorType = TypeName(method.TypeArguments[0]);
+                        return Stream(op);
+                    }
+
                 case "Filter":
                     return Stream(AddFunctionOperator(OperatorKind.Filter, stream, invocation, args, method, t, t));
                 case "FlatMap":
@@ -429,9 +444,22 @@ namespace Weir.Generator
                         return new ConnectedValue(stream, broadcast, false);
                     }
 
+                case "Window":
+                    {
+                        ExpressionSyntax? assigner = args.Count > 0 ? args[0].Expression : null;
+                        return new WindowedValue(stream, TypeName(method.TypeArguments[0]), assigner?.ToString() ?? string.Empty, null, null);
+                    }
+
                 case "Process":
                     op = AddOperator(OperatorKind.KeyedProcess, invocation, args, stream, t, TypeName(method.TypeArguments[0]));
                     SetFunctionStruct(op, args, keyed: true);
+                    if (args.Count > 1 && _model.GetTypeInfo(args[1].Expression, _cancellation).Type is { } functionType
+                        && functionType.AllInterfaces.Any(i => i.OriginalDefinition.ToDisplayString() == TimerFunctionType))
+                    {
+                        _operators[op].HasTimers = true;
+                        AddTimerSchema(op, invocation);
+                    }
+
                     break;
                 case "Reduce":
                     op = AddOperator(OperatorKind.Reduce, invocation, args, stream, t, t);
@@ -454,6 +482,103 @@ namespace Weir.Generator
             SetKey(op, stream.Key!);
             return Stream(op);
         }
+
+        private object? InvokeWindowed(WindowedValue windowed, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
+        {
+            ITypeSymbol recordType = method.ContainingType.TypeArguments[1];
+            string t = TypeName(recordType);
+            switch (method.Name)
+            {
+                case "AllowedLateness":
+                    return windowed with { Lateness = args.Count > 0 ? args[0].Expression.ToString() : null };
+                case "SideOutputLateData":
+                    if (args.Count > 0 && args[0].Expression is DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax designation }
+                        && _model.GetDeclaredSymbol(designation, _cancellation) is { } late)
+                    {
+                        return windowed with { LateLocal = late };
+                    }
+
+                    Report(DiagnosticDescriptors.LateOutputNotDeclared, invocation, args.Count > 0 ? args[0].ToString() : string.Empty);
+                    return windowed;
+            }
+
+            WindowFunctionKind function;
+            ITypeSymbol contents;
+            int op;
+            (string Type, string Expression, string Result)? aggregateWindow = null;
+            switch (method.Name)
+            {
+                case "Reduce":
+                    function = WindowFunctionKind.Reduce;
+                    contents = recordType;
+                    op = AddOperator(OperatorKind.Window, invocation, args, windowed.Keyed, t, t);
+                    _operators[op].Function = ReadFunction(args, 1, method, "Reduce", "Reduce_" + op.ToString(CultureInfo.InvariantCulture));
+                    break;
+                case "Aggregate":
+                    function = method.Parameters.Length == 3 ? WindowFunctionKind.AggregateProcess : WindowFunctionKind.Aggregate;
+                    contents = method.TypeArguments[0];
+                    op = AddOperator(OperatorKind.Window, invocation, args, windowed.Keyed, t, TypeName(method.TypeArguments[method.TypeArguments.Length - 1]));
+                    if (function == WindowFunctionKind.AggregateProcess && args.Count > 2)
+                    {
+                        ExpressionSyntax windowFunction = args[2].Expression;
+                        ITypeSymbol? windowFunctionType = _model.GetTypeInfo(windowFunction, _cancellation).Type;
+                        if (windowFunctionType is not { TypeKind: TypeKind.Struct })
+                        {
+                            Report(DiagnosticDescriptors.FunctionMustBeStruct, windowFunction, windowFunctionType?.ToDisplayString() ?? windowFunction.ToString());
+                        }
+                        else
+                        {
+                            aggregateWindow = (TypeName(windowFunctionType), windowFunction.ToString(), TypeName(method.TypeArguments[1]));
+                        }
+                    }
+
+                    _operators[op].AccumulatorType = TypeName(contents);
+                    SetFunctionStruct(op, args, keyed: true);
+                    if (windowed.AssignerType == SessionAssignerType && args.Count > 1
+                        && _model.GetTypeInfo(args[1].Expression, _cancellation).Type is { } aggregateType
+                        && !aggregateType.AllInterfaces.Any(i => i.OriginalDefinition.ToDisplayString() == MergeableAggregateType))
+                    {
+                        Report(DiagnosticDescriptors.SessionAggregateNotMergeable, invocation, _operators[op].Describe(), aggregateType.ToDisplayString());
+                    }
+
+                    break;
+                case "Process":
+                    function = WindowFunctionKind.Process;
+                    INamedTypeSymbol list = _model.Compilation.GetTypeByMetadataName("System.Collections.Generic.List`1")!;
+                    contents = list.Construct(recordType);
+                    op = AddOperator(OperatorKind.Window, invocation, args, windowed.Keyed, t, TypeName(method.TypeArguments[0]));
+                    SetFunctionStruct(op, args, keyed: true);
+                    break;
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, invocation, FirstLine(invocation), "not a Weir pipeline call");
+                    return null;
+            }
+
+            ReportUnlessSerializable(contents, "the window contents", invocation);
+            CollectFormatters(contents, _formatterRegistrations);
+            ITypeSymbol int64 = _model.Compilation.GetSpecialType(SpecialType.System_Int64);
+            AddStateSchema(op, "__window-contents", "Map", invocation, int64, contents);
+            if (windowed.AssignerType == SessionAssignerType)
+            {
+                AddStateSchema(op, "__window-starts", "Map", invocation, int64, int64);
+            }
+
+            AddTimerSchema(op, invocation);
+            OperatorDraft draft = _operators[op];
+            draft.Window = new WindowModel(
+                windowed.AssignerType, windowed.AssignerExpression, windowed.Lateness, function, TypeName(contents), windowed.LateLocal is not null,
+                aggregateWindow?.Type, aggregateWindow?.Expression, aggregateWindow?.Result);
+            SetKey(op, windowed.Keyed.Key!);
+            if (windowed.LateLocal is { } lateLocal)
+            {
+                _locals[lateLocal] = new StreamValue(new[] { new InputModel(op, Partitioning.Forward, 0, Port: 1) }, null);
+            }
+
+            return Stream(op);
+        }
+
+        private void AddTimerSchema(int op, SyntaxNode where)
+            => AddStateSchema(op, "__timers", "Map", where, _model.Compilation.GetSpecialType(SpecialType.System_Int64), _model.Compilation.GetSpecialType(SpecialType.System_Byte));
 
         private void SetKey(int op, KeyInfo key)
         {
@@ -501,7 +626,7 @@ namespace Weir.Generator
             int index = _operators.Count;
             var draft = new OperatorDraft(index, kind, invocation, inType, outType, input?.Inputs ?? Array.Empty<InputModel>());
             _operators.Add(draft);
-            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate)
+            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window)
             {
                 object? id = args.Count > 0 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
                 if (id is string text && text.Length > 0)
@@ -929,6 +1054,14 @@ namespace Weir.Generator
                 }
             }
 
+            foreach (OperatorDraft op in _operators.Where(o => o.Kind == OperatorKind.Window))
+            {
+                if (!Upstream(op.Inputs).Any(i => _operators[i].Kind == OperatorKind.Timestamps))
+                {
+                    Report(DiagnosticDescriptors.WindowWithoutTimestamps, op.Syntax, op.ExplicitId ?? op.Describe());
+                }
+            }
+
             if (_diagnostics.Count > 0)
             {
                 return new JobParseResult(null, _diagnostics.Concat(_warnings).ToEquatableArray());
@@ -942,9 +1075,11 @@ namespace Weir.Generator
             var edges = new List<EdgeModel>();
             foreach (OperatorDraft op in _operators)
             {
+                // A window's late records (port 1) always cross an exchange; only consumers of an
+                // operator's main output (port 0) can be fused with it.
                 InputModel? single = op.Inputs.Length == 1 ? op.Inputs[0] : null;
-                if (single is { Partitioning: Partitioning.Forward } input
-                    && consumers[input.Producer].Count == 1
+                if (single is { Partitioning: Partitioning.Forward, Port: 0 } input
+                    && _operators.Count(o => o.Inputs.Any(i => i.Producer == input.Producer && i.Port == 0)) == 1
                     && _operators[input.Producer].Parallelism == op.Parallelism
                     && _operators[input.Producer].Kind != OperatorKind.Sink)
                 {
@@ -957,7 +1092,7 @@ namespace Weir.Generator
                 chains.Add(new List<int> { op.Index });
                 foreach (InputModel edgeInput in op.Inputs)
                 {
-                    edges.Add(new EdgeModel(edges.Count, edgeInput.Producer, chainOf[edgeInput.Producer], op.Index, chainOf[op.Index], edgeInput.Partitioning, edgeInput.Side));
+                    edges.Add(new EdgeModel(edges.Count, edgeInput.Producer, chainOf[edgeInput.Producer], op.Index, chainOf[op.Index], edgeInput.Partitioning, edgeInput.Side, edgeInput.Port));
                 }
             }
 
@@ -989,7 +1124,8 @@ namespace Weir.Generator
                 chainModels,
                 edges.ToEquatableArray(),
                 _formatterRegistrations.ToEquatableArray(),
-                manifest);
+                manifest,
+                _operators.Any(o => o.Kind is OperatorKind.Timestamps or OperatorKind.Window || o.HasTimers));
             return new JobParseResult(model, _warnings.ToEquatableArray(), new JobSchemaModel(type.Name, manifest, LocationInfo.From(declaration), SchemaLocations()));
         }
 
@@ -1189,6 +1325,7 @@ namespace Weir.Generator
         private static string DisplayKind(OperatorKind kind) => kind switch
         {
             OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess => "Process",
+            OperatorKind.Timestamps => "AssignTimestampsAndWatermarks",
             _ => kind.ToString(),
         };
 
@@ -1215,6 +1352,9 @@ namespace Weir.Generator
 
         /// <summary>A keyed stream connected with a broadcast stream, before its Process call.</summary>
         private sealed record ConnectedValue(StreamValue Keyed, StreamValue Broadcast, bool BroadcastFirst);
+
+        /// <summary>A keyed stream grouped into windows, before its Reduce, Aggregate or Process call.</summary>
+        private sealed record WindowedValue(StreamValue Keyed, string AssignerType, string AssignerExpression, string? Lateness, ISymbol? LateLocal);
 
         /// <summary>An operator while the pipeline is being read (mutable; holds syntax for diagnostics only).</summary>
         private sealed class OperatorDraft
@@ -1272,7 +1412,13 @@ namespace Weir.Generator
 
             public bool BroadcastFirst { get; set; }
 
-            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
+            public WindowModel? Window { get; set; }
+
+            public bool HasTimers { get; set; }
+
+            public string? WatermarkGeneratorType { get; set; }
+
+            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window;
 
             public string DisplayName => ExplicitId ?? Kind.ToString().ToLowerInvariant() + "-" + Index.ToString(CultureInfo.InvariantCulture);
 
@@ -1280,7 +1426,7 @@ namespace Weir.Generator
 
             public OperatorModel ToModel() => new(
                 Index, Kind, ExplicitId, DisplayName, InType, OutType, Inputs.ToEquatableArray(), Parallelism, Function,
-                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States, BroadcastType, BroadcastFirst);
+                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States, BroadcastType, BroadcastFirst, Window, HasTimers, WatermarkGeneratorType);
         }
     }
 }

@@ -207,6 +207,21 @@ namespace Weir.Generator.Diagnostics
             "WEIR0310", "State baseline cannot be read", "State baseline {0} cannot be read: {1}",
             "A state baseline (an AdditionalFiles item named {job}.weirstate.json) must hold the JSON of a job's StateManifestJson; an unreadable baseline would silently turn off the schema check.");
 
+        /// <summary>Format: <c>"Window operator '{0}' has no event-time timestamps upstream..."</c>.</summary>
+        public static readonly DiagnosticDescriptor WindowWithoutTimestamps = Create(
+            "WEIR0401", "Event-time window without timestamps", "Window operator '{0}' has no event-time timestamps upstream: its windows would never fire; call AssignTimestampsAndWatermarks(...) on the stream before KeyBy",
+            "Event-time windows fire when the watermark passes their end; without a timestamp assigner upstream records carry no timestamps and no watermark ever arrives.");
+
+        /// <summary>Format: <c>"Session windows of '{0}' merge, but aggregate function '{1}' cannot merge accumulators..."</c>.</summary>
+        public static readonly DiagnosticDescriptor SessionAggregateNotMergeable = Create(
+            "WEIR0402", "Session windows need a mergeable aggregate", "Session windows of '{0}' merge, but aggregate function '{1}' cannot merge accumulators: implement IMergeableAggregateFunction<TIn, TAcc, TOut>",
+            "Two sessions of a key merge when a record bridges them, and so must their accumulators (Flink's AggregateFunction.merge).");
+
+        /// <summary>Format: <c>"SideOutputLateData of '{0}' needs 'out var name'..."</c>.</summary>
+        public static readonly DiagnosticDescriptor LateOutputNotDeclared = Create(
+            "WEIR0403", "Late output must declare a stream variable", "SideOutputLateData needs 'out var name' (a new stream variable) to receive the late records; got '{0}'",
+            "The late records form a stream of their own, which the pipeline continues from that variable (usually to a sink).");
+
         private const string BaselineMessage = "{0} [baseline {1}; if no state written before must be kept, accept the change by replacing the baseline with {2}.StateManifestJson]";
 
         private static DiagnosticDescriptor Create(string id, string title, string message, string description, DiagnosticSeverity severity = DiagnosticSeverity.Error)

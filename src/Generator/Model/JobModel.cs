@@ -14,6 +14,23 @@ namespace Weir.Generator.Model
         Reduce,
         Aggregate,
         Sink,
+
+        /// <summary>Assigns event-time timestamps and generates watermarks (AssignTimestampsAndWatermarks).</summary>
+        Timestamps,
+
+        /// <summary>A keyed event-time window (Window(...).Reduce/Aggregate/Process).</summary>
+        Window,
+    }
+
+    /// <summary>How a window operator evaluates its windows.</summary>
+    internal enum WindowFunctionKind
+    {
+        Reduce,
+        Aggregate,
+        Process,
+
+        /// <summary>An incremental aggregate whose result goes to a full-window function.</summary>
+        AggregateProcess,
     }
 
     internal enum Partitioning
@@ -39,7 +56,8 @@ namespace Weir.Generator.Model
         bool IsExpressionBody);
 
     /// <summary>One input of an operator: the producing operator, how records are partitioned, and which of the operator's typed inputs it feeds (1: the broadcast side of a connected stream).</summary>
-    internal sealed record InputModel(int Producer, Partitioning Partitioning, int Side = 0);
+    /// <param name="Port">Which output of the producer: 0 its records, 1 its late records (a window's side output).</param>
+    internal sealed record InputModel(int Producer, Partitioning Partitioning, int Side = 0, int Port = 0);
 
     /// <summary>A keyed state field of a process function.</summary>
     /// <param name="FieldName">The field's name in the function struct.</param>
@@ -82,10 +100,25 @@ namespace Weir.Generator.Model
         string? AccumulatorType,
         EquatableArray<StateFieldModel> States,
         string? BroadcastType = null,
-        bool BroadcastFirst = false)
+        bool BroadcastFirst = false,
+        WindowModel? Window = null,
+        bool HasTimers = false,
+        string? WatermarkGeneratorType = null)
     {
-        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate;
+        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window;
     }
+
+    /// <summary>A window operator's shape.</summary>
+    /// <param name="AssignerType">The window assigner's type (fully qualified).</param>
+    /// <param name="AssignerExpression">The expression creating the assigner, copied into the plan.</param>
+    /// <param name="LatenessExpression">The allowed lateness (a TimeSpan expression), or null for zero.</param>
+    /// <param name="Function">Reduce, aggregate or full-window process.</param>
+    /// <param name="ContentsType">What a window keeps: the reduced value, the accumulator or a list of records.</param>
+    /// <param name="HasLateOutput">Whether late records go to a side output.</param>
+    /// <param name="WindowFunctionType">The full-window function's type after an aggregate (AggregateProcess).</param>
+    /// <param name="WindowFunctionExpression">The expression creating it.</param>
+    /// <param name="ResultType">The aggregate's result type (AggregateProcess).</param>
+    internal sealed record WindowModel(string AssignerType, string AssignerExpression, string? LatenessExpression, WindowFunctionKind Function, string ContentsType, bool HasLateOutput, string? WindowFunctionType = null, string? WindowFunctionExpression = null, string? ResultType = null);
 
     /// <summary>A job parameter (a pipeline method parameter after the builder).</summary>
     internal sealed record ParameterModel(string Name, string Type, string OptionName, string? Description, string? DefaultValue);
@@ -94,7 +127,8 @@ namespace Weir.Generator.Model
     internal sealed record ChainModel(int Index, EquatableArray<int> Operators, int? Parallelism, bool IsKeyed, bool StartsAtSource, string InType, string? InType2 = null, bool BroadcastFirst = false);
 
     /// <summary>An exchange between chains, into input <paramref name="ToInput"/> of the receiving chain.</summary>
-    internal sealed record EdgeModel(int Index, int FromOperator, int FromChain, int ToOperator, int ToChain, Partitioning Partitioning, int ToInput = 0);
+    /// <param name="FromPort">Which output of the sending operator (1: a window's late records).</param>
+    internal sealed record EdgeModel(int Index, int FromOperator, int FromChain, int ToOperator, int ToChain, Partitioning Partitioning, int ToInput = 0, int FromPort = 0);
 
     /// <summary>Everything the emitter needs for one job; holds no symbols or syntax.</summary>
     internal sealed record JobModel(
@@ -110,7 +144,8 @@ namespace Weir.Generator.Model
         EquatableArray<ChainModel> Chains,
         EquatableArray<EdgeModel> Edges,
         EquatableArray<string> FormatterRegistrations,
-        StateManifestModel Manifest);
+        StateManifestModel Manifest,
+        bool UsesEventTime = false);
 
     /// <summary>The parser's result for one job class: a model (null when it has errors) and its diagnostics.</summary>
     /// <param name="Schema">The job's state schema with locations, for the baseline check (null when the job has errors).</param>

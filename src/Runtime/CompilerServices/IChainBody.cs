@@ -7,14 +7,40 @@ using Weir.Execution;
 namespace Weir.CompilerServices
 {
     /// <summary>
+    /// The event-time side of a generated chain body, the same for one and two inputs: the subtask
+    /// loops feed it watermarks, idle statuses and processing time.
+    /// </summary>
+    public interface IEventTimeChain
+    {
+        /// <summary>
+        /// The chain's input event time advanced to <paramref name="watermark"/>: operators fire their
+        /// event-time timers and windows up to it, in chain order, and the watermark moves on downstream.
+        /// </summary>
+        void OnWatermark(long watermark);
+
+        /// <summary>The chain's input became idle (no records, must not hold back event time downstream) or active.</summary>
+        void OnWatermarkStatus(bool idle);
+
+        /// <summary>
+        /// Processing time is now <paramref name="now"/> (Unix milliseconds): watermark generators emit
+        /// periodic watermarks and detect idleness, processing-time timers fire. Returns when the chain
+        /// next wants to be called (<see cref="long.MaxValue"/>: never).
+        /// </summary>
+        long OnProcessingTime(long now);
+    }
+
+    /// <summary>
     /// The per-record code of one fused chain, emitted by Weir.Generator as a struct. The runtime's
     /// subtask loops are generic over it, so <see cref="ProcessBatch"/> and everything it calls are
     /// direct, inlinable calls on structs.
     /// </summary>
-    public interface IChainBody<TIn>
+    public interface IChainBody<TIn> : IEventTimeChain
     {
-        /// <summary>Runs every record of a batch through the chain.</summary>
-        void ProcessBatch(ReadOnlySpan<TIn> records);
+        /// <summary>
+        /// Runs every record of a batch through the chain; <paramref name="timestamps"/> holds their
+        /// event-time timestamps (read only by chains of jobs that use event time).
+        /// </summary>
+        void ProcessBatch(ReadOnlySpan<TIn> records, ReadOnlySpan<long> timestamps);
 
         /// <summary>The subtask is idle: push partly filled output batches and sink buffers out.</summary>
         void Flush();
@@ -56,6 +82,7 @@ namespace Weir.CompilerServices
         private readonly string? _stateRunDirectory;
         private readonly Checkpointing.Subtasks.RestoredCheckpoint? _restored;
         private readonly Connectors.CheckpointParticipation? _participation;
+        private readonly List<Action> _afterRestore = new();
         private State.Faster.FasterSpillStore? _spillStore;
 
         internal SubtaskContext(
@@ -204,7 +231,20 @@ namespace Weir.CompilerServices
         }
 
         /// <summary>Restores the state every operator of the chain registered (called once the chain body and source reader exist, before the first record).</summary>
-        internal void RestoreState() => Checkpointer?.Restore(_restored, MaxParallelism);
+        internal void RestoreState()
+        {
+            Checkpointer?.Restore(_restored, MaxParallelism);
+            foreach (Action restored in _afterRestore)
+            {
+                restored();
+            }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="action"/> once the subtask's state has been restored (or found empty),
+        /// before the first record: for structures derived from state, such as timer queues.
+        /// </summary>
+        public void AfterRestore(Action action) => _afterRestore.Add(action);
 
         /// <summary>A description of this subtask for logs and errors, e.g. "subtask 2/4 of 'counts'".</summary>
         public override string ToString() => $"subtask {SubtaskIndex + 1}/{Parallelism} of chain '{Chain.Name}'";

@@ -10,13 +10,14 @@ namespace Weir.CompilerServices
     /// </summary>
     /// <typeparam name="TIn1">The records of the first (keyed) input.</typeparam>
     /// <typeparam name="TIn2">The records of the second (broadcast) input.</typeparam>
-    public interface ITwoInputChainBody<TIn1, TIn2>
+    public interface ITwoInputChainBody<TIn1, TIn2> : IEventTimeChain
     {
         /// <summary>Runs every record of a batch of the first input through the chain.</summary>
-        void ProcessBatch1(ReadOnlySpan<TIn1> records);
+        void ProcessBatch1(ReadOnlySpan<TIn1> records, ReadOnlySpan<long> timestamps);
 
         /// <summary>Runs every record of a batch of the second input through the chain.</summary>
-        void ProcessBatch2(ReadOnlySpan<TIn2> records);
+        void ProcessBatch2(ReadOnlySpan<TIn2> records, ReadOnlySpan<long> timestamps);
+
 
         /// <summary>The subtask is idle: push partly filled output batches and sink buffers out.</summary>
         void Flush();

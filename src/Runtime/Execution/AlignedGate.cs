@@ -44,13 +44,13 @@ namespace Weir.Execution
 
         /// <summary>
         /// The next batch of an unblocked channel, waiting for one; null when the job aborts or the
-        /// subtask is woken for its mail.
+        /// subtask is woken for its mail, or after <paramref name="maxWait"/>.
         /// </summary>
-        public Batch<T>? Take()
+        public Batch<T>? Take(System.TimeSpan? maxWait = null)
         {
             while (true)
             {
-                Batch<T>? batch = TryTake() ?? _gate.Take();
+                Batch<T>? batch = TryTake() ?? _gate.Take(maxWait);
                 if (batch is null || !IsBlocked(batch))
                 {
                     return batch;

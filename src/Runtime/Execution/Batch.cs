@@ -23,6 +23,18 @@ namespace Weir.Execution
         /// stops waiting for its barriers (Flink's CancelCheckpointMarker).
         /// </summary>
         CancelBarrier,
+
+        /// <summary>
+        /// Event time at the sender has advanced to <see cref="Batch{T}.Watermark"/>: no record with a
+        /// timestamp at or below it will follow from this sender.
+        /// </summary>
+        Watermark,
+
+        /// <summary>
+        /// The sender became idle (<see cref="Batch{T}.Idle"/> true: it sends no records for now and must
+        /// not hold back the receiver's event time) or active again (false).
+        /// </summary>
+        WatermarkStatus,
     }
 
     /// <summary>
@@ -31,10 +43,20 @@ namespace Weir.Execution
     /// </summary>
     public sealed class Batch<T>
     {
-        internal Batch(int capacity) => Items = new T[capacity];
+        internal Batch(int capacity)
+        {
+            Items = new T[capacity];
+            Timestamps = new long[capacity];
+        }
 
         /// <summary>The records; the first <see cref="Count"/> are valid.</summary>
         internal readonly T[] Items;
+
+        /// <summary>
+        /// The records' event-time timestamps (<see cref="Weir.Time.Watermarks.NoTimestamp"/> for records that
+        /// have none), written only by jobs that use event time.
+        /// </summary>
+        internal readonly long[] Timestamps;
 
         /// <summary>Number of valid records.</summary>
         internal int Count;
@@ -48,7 +70,15 @@ namespace Weir.Execution
         /// <summary>The checkpoint of a barrier or cancellation marker.</summary>
         internal long CheckpointId;
 
+        /// <summary>The watermark of a <see cref="BatchKind.Watermark"/> marker.</summary>
+        internal long Watermark;
+
+        /// <summary>The status of a <see cref="BatchKind.WatermarkStatus"/> marker: idle (true) or active.</summary>
+        internal bool Idle;
+
         internal ReadOnlySpan<T> Records => new(Items, 0, Count);
+
+        internal ReadOnlySpan<long> RecordTimestamps => new(Timestamps, 0, Count);
 
         internal void Reset()
         {
@@ -60,6 +90,8 @@ namespace Weir.Execution
             Count = 0;
             Kind = BatchKind.Data;
             CheckpointId = 0;
+            Watermark = 0;
+            Idle = false;
         }
     }
 }

@@ -26,7 +26,16 @@ namespace Weir.Execution
     /// </summary>
     internal interface IDirectConsumer<T>
     {
-        void Consume(ReadOnlySpan<T> records);
+        void Consume(ReadOnlySpan<T> records, ReadOnlySpan<long> timestamps);
+
+        /// <summary>Event time advanced at the producer (a single input: it is the consumer's event time).</summary>
+        void Watermark(long watermark);
+
+        /// <summary>The producer became idle or active again.</summary>
+        void WatermarkStatus(bool idle);
+
+        /// <summary>Processing time passed on the producer's thread (see <see cref="CompilerServices.IEventTimeChain.OnProcessingTime"/>).</summary>
+        long ProcessingTime(long now);
 
         void Flush();
 
@@ -118,15 +127,34 @@ namespace Weir.Execution
             AppendSlow(target, record);
         }
 
+        /// <summary>Sends a record and its event-time timestamp to one receiving subtask (hash exchange).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void EmitTo(int target, in T record, long timestamp)
+        {
+            Batch<T>? batch = _current[target];
+            if (batch is not null && batch.Count < batch.Items.Length - 1)
+            {
+                batch.Timestamps[batch.Count] = timestamp;
+                batch.Items[batch.Count++] = record;
+                return;
+            }
+
+            AppendSlow(target, record, timestamp);
+        }
+
         /// <summary>Sends a record to the receiving subtask that owns its key group (hash exchange with more than one receiver).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void EmitToKeyGroup(int keyGroup, in T record) => EmitTo(_subtaskOfKeyGroup[keyGroup], in record);
+
+        /// <summary>Sends a record and its timestamp to the receiving subtask that owns its key group.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void EmitToKeyGroup(int keyGroup, in T record, long timestamp) => EmitTo(_subtaskOfKeyGroup[keyGroup], in record, timestamp);
 
         /// <summary>
         /// Sends a whole batch according to the edge's kind; on a hash edge only valid with a single
         /// receiver. A chain that runs on this thread gets the span itself, without a copy.
         /// </summary>
-        public void EmitBatch(ReadOnlySpan<T> records)
+        public void EmitBatch(ReadOnlySpan<T> records, ReadOnlySpan<long> timestamps)
         {
             if (_direct is not null)
             {
@@ -136,7 +164,7 @@ namespace Weir.Execution
                     SendCurrent(0);
                 }
 
-                _direct.Consume(records);
+                _direct.Consume(records, timestamps);
                 return;
             }
 
@@ -147,7 +175,7 @@ namespace Weir.Execution
 
             for (int i = 0; i < records.Length; i++)
             {
-                Emit(in records[i]);
+                Emit(in records[i], timestamps[i]);
             }
         }
 
@@ -172,6 +200,42 @@ namespace Weir.Execution
                 default:
                     EmitTo(0, record);
                     break;
+            }
+        }
+
+        /// <summary>Sends a record and its event-time timestamp according to the edge's kind.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Emit(in T record, long timestamp)
+        {
+            switch (_kind)
+            {
+                case ExchangeKind.Broadcast:
+                    for (int i = 0; i < _targets.Length; i++)
+                    {
+                        EmitTo(i, record, timestamp);
+                    }
+
+                    break;
+                case ExchangeKind.Rebalance:
+                    int target = _nextTarget;
+                    _nextTarget = target + 1 == _targets.Length ? 0 : target + 1;
+                    EmitTo(target, record, timestamp);
+                    break;
+                default:
+                    EmitTo(0, record, timestamp);
+                    break;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void AppendSlow(int target, in T record, long timestamp)
+        {
+            Batch<T> batch = _current[target] ??= _targets[target].Rent();
+            batch.Timestamps[batch.Count] = timestamp;
+            batch.Items[batch.Count++] = record;
+            if (batch.Count == batch.Items.Length)
+            {
+                SendCurrent(target);
             }
         }
 
@@ -223,6 +287,53 @@ namespace Weir.Execution
             }
         }
 
+        /// <summary>
+        /// Sends what is buffered, then the sender's new watermark to every receiver (watermarks are
+        /// broadcast whatever the edge's kind: every receiver's event time depends on every sender).
+        /// </summary>
+        public void EmitWatermark(long watermark)
+        {
+            Flush();
+            if (_direct is not null)
+            {
+                _direct.Watermark(watermark);
+                return;
+            }
+
+            for (int i = 0; i < _targets.Length; i++)
+            {
+                Batch<T> marker = _targets[i].Rent();
+                marker.Kind = BatchKind.Watermark;
+                marker.Watermark = watermark;
+                Send(i, marker);
+            }
+        }
+
+        /// <summary>Sends what is buffered, then tells every receiver that this sender became idle or active.</summary>
+        public void EmitWatermarkStatus(bool idle)
+        {
+            Flush();
+            if (_direct is not null)
+            {
+                _direct.WatermarkStatus(idle);
+                return;
+            }
+
+            for (int i = 0; i < _targets.Length; i++)
+            {
+                Batch<T> marker = _targets[i].Rent();
+                marker.Kind = BatchKind.WatermarkStatus;
+                marker.Idle = idle;
+                Send(i, marker);
+            }
+        }
+
+        /// <summary>
+        /// Processing time passed: a chain running on this thread (a direct receiver) gets it too, as it
+        /// has no loop of its own. Returns when that chain next wants to be called.
+        /// </summary>
+        public long AdvanceProcessingTime(long now) => _direct?.ProcessingTime(now) ?? long.MaxValue;
+
         void IBarrierEmitter.EmitBarrier(long checkpointId) => EmitMarker(BatchKind.Barrier, checkpointId);
 
         void IBarrierEmitter.EmitCancelBarrier(long checkpointId) => EmitMarker(BatchKind.CancelBarrier, checkpointId);
@@ -260,7 +371,7 @@ namespace Weir.Execution
             if (_direct is not null)
             {
                 Batch<T> own = _current[0]!;
-                _direct.Consume(own.Records);
+                _direct.Consume(own.Records, own.RecordTimestamps);
                 own.Reset();
                 return;
             }

@@ -137,11 +137,13 @@ namespace Weir.Execution
         }
 
         /// <summary>
-        /// Dequeues a batch, blocking while the gate is empty; null when the job is aborting or when
-        /// <see cref="Wake"/> was called (the receiver checks its mail and asks again).
+        /// Dequeues a batch, blocking while the gate is empty; null when the job is aborting, when
+        /// <see cref="Wake"/> was called (the receiver checks its mail and asks again) or after
+        /// <paramref name="maxWait"/>.
         /// </summary>
-        public Batch<T>? Take()
+        public Batch<T>? Take(System.TimeSpan? maxWait = null)
         {
+            long deadline = maxWait is { } wait ? System.Environment.TickCount64 + (long)wait.TotalMilliseconds : long.MaxValue;
             lock (_lock)
             {
                 while (_count == 0)
@@ -149,6 +151,12 @@ namespace Weir.Execution
                     if (_abort.IsCancellationRequested || _wakeRequested)
                     {
                         _wakeRequested = false;
+                        return null;
+                    }
+
+                    if (System.Environment.TickCount64 >= deadline)
+                    {
+                        // The receiver has processing-time work (watermarks, timers) before it may wait again.
                         return null;
                     }
 

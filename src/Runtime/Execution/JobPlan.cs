@@ -203,7 +203,13 @@ namespace Weir.Execution
                 _context = context;
             }
 
-            public void Consume(ReadOnlySpan<T> records) => _body.ProcessBatch(records);
+            public void Consume(ReadOnlySpan<T> records, ReadOnlySpan<long> timestamps) => _body.ProcessBatch(records, timestamps);
+
+            public void Watermark(long watermark) => _body.OnWatermark(watermark);
+
+            public void WatermarkStatus(bool idle) => _body.OnWatermarkStatus(idle);
+
+            public long ProcessingTime(long now) => _body.OnProcessingTime(now);
 
             public void Flush() => _body.Flush();
 

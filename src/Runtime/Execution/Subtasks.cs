@@ -30,6 +30,9 @@ namespace Weir.Execution
         {
             switch (kind)
             {
+                case BatchKind.Watermark:
+                case BatchKind.WatermarkStatus:
+                    throw new InvalidOperationException("Watermark markers are handled by the subtask's watermark valve.");
                 case BatchKind.EndOfInput:
                     open--;
                     barriers?.OnEndOfInput(channel);
@@ -87,7 +90,13 @@ namespace Weir.Execution
                 Context.RestoreState();
                 SubtaskMailbox? mailbox = Mailbox;
                 var buffer = new T[ExecutionDefaults.SourceBatchSize];
+
+                // A source's records carry no timestamp until an assigner gives them one.
+                var timestamps = new long[ExecutionDefaults.SourceBatchSize];
+                Array.Fill(timestamps, Time.Watermarks.NoTimestamp);
+                var processingTime = new ProcessingTimeDriver(Context.Clock);
                 long records = 0;
+                bool ended = false;
                 while (!Context.StopToken.IsCancellationRequested)
                 {
                     if (mailbox is not null && mailbox.HasMail)
@@ -110,17 +119,20 @@ namespace Weir.Execution
                     {
                         records += count;
                         Context.Progress?.EnterBatch(Context.ProgressSlot);
-                        body.ProcessBatch(new ReadOnlySpan<T>(buffer, 0, count));
+                        body.ProcessBatch(new ReadOnlySpan<T>(buffer, 0, count), new ReadOnlySpan<long>(timestamps, 0, count));
                         Context.Progress?.LeaveBatch(Context.ProgressSlot);
                     }
                     else if (count < 0)
                     {
+                        ended = true;
                         break;
                     }
                     else
                     {
                         body.Flush();
                     }
+
+                    processingTime.Advance(ref body);
                 }
 
                 RecordsIn = records;
@@ -128,6 +140,13 @@ namespace Weir.Execution
                 {
                     // Aborted, not stopped: end without signalling end of input, so nothing downstream commits.
                     return false;
+                }
+
+                if (ended)
+                {
+                    // The input is over: event time ends, so every window and event-time timer fires. A
+                    // stopped source sends no such watermark: its windows stay in state for the next run.
+                    body.OnWatermark(Time.Watermarks.EndOfTime);
                 }
 
                 body.EndOfInput();
@@ -170,6 +189,8 @@ namespace Weir.Execution
                 }
 
                 int open = _gate.ChannelCount;
+                var valve = new Time.WatermarkValve(_gate.ChannelCount);
+                var processingTime = new ProcessingTimeDriver(Context.Clock);
                 long records = 0;
                 while (open > 0)
                 {
@@ -178,13 +199,14 @@ namespace Weir.Execution
                         mailbox.Drain();
                     }
 
+                    processingTime.Advance(ref body);
                     Batch<T>? batch = input.TryTake();
                     if (batch is null)
                     {
                         // Going idle: push what this chain holds downstream before blocking, so output
                         // latency is bounded by input arrival, not by batch size.
                         body.Flush();
-                        batch = input.Take();
+                        batch = input.Take(processingTime.WaitLimit);
                         if (batch is null)
                         {
                             if (Context.AbortToken.IsCancellationRequested)
@@ -200,8 +222,12 @@ namespace Weir.Execution
                     {
                         records += batch.Count;
                         Context.Progress?.EnterBatch(Context.ProgressSlot);
-                        body.ProcessBatch(batch.Records);
+                        body.ProcessBatch(batch.Records, batch.RecordTimestamps);
                         Context.Progress?.LeaveBatch(Context.ProgressSlot);
+                    }
+                    else if (batch.Kind is BatchKind.Watermark or BatchKind.WatermarkStatus)
+                    {
+                        EventTime.Apply(ref body, valve, batch.Kind, batch.Channel, batch.Watermark, batch.Idle);
                     }
                     else
                     {
@@ -293,6 +319,10 @@ namespace Weir.Execution
 
                 int open1 = _gate1.ChannelCount;
                 int open2 = _gate2.ChannelCount;
+
+                // Event time is the minimum over both inputs' channels (input 1's numbered after input 0's).
+                var valve = new Time.WatermarkValve(channels1 + _gate2.ChannelCount);
+                var processingTime = new ProcessingTimeDriver(Context.Clock);
                 long records = 0;
                 bool broadcastTurn = true;
                 while (open1 > 0 || open2 > 0)
@@ -302,27 +332,29 @@ namespace Weir.Execution
                         mailbox.Drain();
                     }
 
+                    processingTime.Advance(ref body);
+
                     // The input allowed to go first this round: input 1 while broadcast-first reading
                     // is in force, else the one whose turn it is.
                     bool onlyBroadcast = _broadcastFirst && open2 > 0;
                     bool tryBroadcast = open2 > 0 && (broadcastTurn || onlyBroadcast || open1 == 0);
                     if (tryBroadcast && input2.TryTake() is { } batch2)
                     {
-                        records += Consume(ref body, input2, batch2, ref open2, barriers, channels1, onlyBroadcast, Context);
+                        records += Consume(ref body, input2, batch2, ref open2, barriers, valve, channels1, onlyBroadcast, Context);
                         broadcastTurn = false;
                         continue;
                     }
 
                     if (!onlyBroadcast && open1 > 0 && input1.TryTake() is { } batch1)
                     {
-                        records += Consume(ref body, input1, batch1, ref open1, barriers, Context);
+                        records += Consume(ref body, input1, batch1, ref open1, barriers, valve, Context);
                         broadcastTurn = true;
                         continue;
                     }
 
                     if (!tryBroadcast && open2 > 0 && input2.TryTake() is { } late2)
                     {
-                        records += Consume(ref body, input2, late2, ref open2, barriers, channels1, onlyBroadcast, Context);
+                        records += Consume(ref body, input2, late2, ref open2, barriers, valve, channels1, onlyBroadcast, Context);
                         continue;
                     }
 
@@ -341,6 +373,11 @@ namespace Weir.Execution
                         if (Context.AbortToken.IsCancellationRequested)
                         {
                             return false;
+                        }
+
+                        if (processingTime.IsDue)
+                        {
+                            break;
                         }
                     }
                 }
@@ -362,15 +399,19 @@ namespace Weir.Execution
             }
         }
 
-        private static long Consume(ref TBody body, AlignedGate<T1> input, Batch<T1> batch, ref int open, BarrierHandler? barriers, SubtaskContext context)
+        private static long Consume(ref TBody body, AlignedGate<T1> input, Batch<T1> batch, ref int open, BarrierHandler? barriers, Time.WatermarkValve valve, SubtaskContext context)
         {
             int count = 0;
             if (batch.Kind == BatchKind.Data)
             {
                 count = batch.Count;
                 context.Progress?.EnterBatch(context.ProgressSlot);
-                body.ProcessBatch1(batch.Records);
+                body.ProcessBatch1(batch.Records, batch.RecordTimestamps);
                 context.Progress?.LeaveBatch(context.ProgressSlot);
+            }
+            else if (batch.Kind is BatchKind.Watermark or BatchKind.WatermarkStatus)
+            {
+                EventTime.Apply(ref body, valve, batch.Kind, batch.Channel, batch.Watermark, batch.Idle);
             }
             else
             {
@@ -381,15 +422,19 @@ namespace Weir.Execution
             return count;
         }
 
-        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, int channelOffset, bool readingFirst, SubtaskContext context)
+        private static long Consume(ref TBody body, AlignedGate<T2> input, Batch<T2> batch, ref int open, BarrierHandler? barriers, Time.WatermarkValve valve, int channelOffset, bool readingFirst, SubtaskContext context)
         {
             int count = 0;
             if (batch.Kind == BatchKind.Data)
             {
                 count = batch.Count;
                 context.Progress?.EnterBatch(context.ProgressSlot);
-                body.ProcessBatch2(batch.Records);
+                body.ProcessBatch2(batch.Records, batch.RecordTimestamps);
                 context.Progress?.LeaveBatch(context.ProgressSlot);
+            }
+            else if (batch.Kind is BatchKind.Watermark or BatchKind.WatermarkStatus)
+            {
+                EventTime.Apply(ref body, valve, batch.Kind, channelOffset + batch.Channel, batch.Watermark, batch.Idle);
             }
             else if (batch.Kind == BatchKind.Barrier && readingFirst)
             {
@@ -402,6 +447,75 @@ namespace Weir.Execution
 
             input.Recycle(batch);
             return count;
+        }
+    }
+
+    /// <summary>Feeds watermark markers through a subtask's valve into its chain body.</summary>
+    internal static class EventTime
+    {
+        public static void Apply<TBody>(ref TBody body, Time.WatermarkValve valve, BatchKind kind, int channel, long watermark, bool idle)
+            where TBody : struct, IEventTimeChain
+        {
+            if (kind == BatchKind.Watermark)
+            {
+                if (valve.OnWatermark(channel, watermark))
+                {
+                    body.OnWatermark(valve.Current);
+                }
+
+                return;
+            }
+
+            (bool advanced, bool statusChanged) = valve.OnStatus(channel, idle);
+            if (advanced)
+            {
+                body.OnWatermark(valve.Current);
+            }
+
+            if (statusChanged)
+            {
+                body.OnWatermarkStatus(valve.IsIdle);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls a chain body's <c>OnProcessingTime</c> when it asked to be called, reading the clock once
+    /// per batch; a chain without watermark generators or processing-time timers asks never.
+    /// </summary>
+    internal struct ProcessingTimeDriver
+    {
+        private static readonly TimeSpan s_maxWait = TimeSpan.FromMilliseconds(50);
+        private readonly TimeProvider _clock;
+        private long _due;
+
+        public ProcessingTimeDriver(TimeProvider clock)
+        {
+            _clock = clock;
+            _due = long.MinValue;
+        }
+
+        private readonly long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+        /// <summary>Whether the body wants to be called now.</summary>
+        public readonly bool IsDue => _due != long.MaxValue && Now >= _due;
+
+        /// <summary>How long an idle subtask may block before it must call the body (null: as long as it likes).</summary>
+        public readonly TimeSpan? WaitLimit => _due == long.MaxValue ? null : s_maxWait;
+
+        public void Advance<TBody>(ref TBody body)
+            where TBody : struct, IEventTimeChain
+        {
+            if (_due == long.MaxValue)
+            {
+                return;
+            }
+
+            long now = Now;
+            if (now >= _due)
+            {
+                _due = body.OnProcessingTime(now);
+            }
         }
     }
 

@@ -38,18 +38,99 @@ namespace Weir
         TOut GetResult(in TAcc accumulator);
     }
 
-    /// <summary>What a keyed process function knows about the record being processed.</summary>
+    /// <summary>
+    /// A keyed process function that uses timers (Flink's KeyedProcessFunction.onTimer): timers are
+    /// registered through the <see cref="ProcessContext{TKey}"/> and fire per key, in timestamp order,
+    /// with that key's state current. Timers are keyed state: checkpointed, restored and redistributed
+    /// with their key group.
+    /// </summary>
+    public interface IKeyedTimerFunction<TKey, TOut>
+    {
+        /// <summary>
+        /// A timer of key <c>context.Key</c> fired at <paramref name="timestamp"/>
+        /// (<c>context.TimeDomain</c> says which clock). Output records get the timer's timestamp.
+        /// </summary>
+        void OnTimer(long timestamp, ProcessContext<TKey> context, ref Collector<TOut> output);
+    }
+
+    /// <summary>What a keyed process function knows about the record being processed, and its timers.</summary>
     public sealed class ProcessContext<TKey>
     {
+        private readonly Time.ITimerService? _timers;
+        private readonly TimeProvider _clock;
         private TKey _key = default!;
+
+        /// <summary>Creates the context of an operator without timers (called by generated code).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public ProcessContext()
+            : this(null, TimeProvider.System)
+        {
+        }
+
+        /// <summary>Creates the context of an operator with timers (called by generated code).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public ProcessContext(Time.ITimerService? timers, TimeProvider clock)
+        {
+            _timers = timers;
+            _clock = clock;
+        }
 
         /// <summary>The key of the current record.</summary>
         public TKey Key => _key;
+
+        /// <summary>
+        /// The current record's event-time timestamp (or the firing timer's);
+        /// <see cref="Time.Watermarks.NoTimestamp"/> when the record has none.
+        /// </summary>
+        public long Timestamp { get; private set; } = Time.Watermarks.NoTimestamp;
+
+        /// <summary>Which timer fired, in <see cref="IKeyedTimerFunction{TKey, TOut}.OnTimer"/>; null while processing a record.</summary>
+        public Time.TimeDomain? TimeDomain { get; private set; }
+
+        /// <summary>The operator's current event time (the last watermark it received).</summary>
+        public long CurrentWatermark => Timers.CurrentWatermark;
+
+        /// <summary>The current processing time, in Unix milliseconds.</summary>
+        public long CurrentProcessingTime => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+        /// <summary>Registers an event-time timer for the current key: it fires once the watermark reaches <paramref name="timestamp"/>.</summary>
+        public void RegisterEventTimeTimer(long timestamp) => Timers.RegisterEventTimeTimer(timestamp);
+
+        /// <summary>Deletes the current key's event-time timer at <paramref name="timestamp"/>, if it is registered.</summary>
+        public void DeleteEventTimeTimer(long timestamp) => Timers.DeleteEventTimeTimer(timestamp);
+
+        /// <summary>Registers a processing-time timer for the current key: it fires once the wall clock reaches <paramref name="timestamp"/> (Unix milliseconds).</summary>
+        public void RegisterProcessingTimeTimer(long timestamp) => Timers.RegisterProcessingTimeTimer(timestamp);
+
+        /// <summary>Deletes the current key's processing-time timer at <paramref name="timestamp"/>, if it is registered.</summary>
+        public void DeleteProcessingTimeTimer(long timestamp) => Timers.DeleteProcessingTimeTimer(timestamp);
+
+        private Time.ITimerService Timers => _timers ?? throw new InvalidOperationException(
+            "This function has no timers: implement IKeyedTimerFunction<TKey, TOut> on it to use timers and event time.");
 
         /// <summary>Set by generated code before each call.</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SetCurrentKey(in TKey key) => _key = key;
+
+        /// <summary>Set by generated code before each call of a job that uses event time.</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void SetCurrentRecord(in TKey key, long timestamp)
+        {
+            _key = key;
+            Timestamp = timestamp;
+            TimeDomain = null;
+        }
+
+        /// <summary>Set by generated code before a timer's callback.</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public void SetFiringTimer(in TKey key, long timestamp, Time.TimeDomain domain)
+        {
+            _key = key;
+            Timestamp = timestamp;
+            TimeDomain = domain;
+        }
     }
 
     /// <summary>

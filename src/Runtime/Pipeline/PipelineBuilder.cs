@@ -55,6 +55,15 @@ namespace Weir
         /// </summary>
         public KeyedStream<TKey, T> KeyBy<TKey>(Func<T, TKey> keySelector) => throw DefinitionOnly.Called();
 
+        /// <summary>
+        /// Gives each record an event-time timestamp (<paramref name="timestamp"/>, Unix milliseconds) and
+        /// generates watermarks with <paramref name="strategy"/>, per subtask (Flink's
+        /// assignTimestampsAndWatermarks). Watermarks arriving from upstream are replaced by the new ones.
+        /// </summary>
+        public DataStream<T> AssignTimestampsAndWatermarks<TGenerator>(Func<T, long> timestamp, WatermarkStrategy<T, TGenerator> strategy)
+            where TGenerator : struct, IWatermarkGenerator<T>
+            => throw DefinitionOnly.Called();
+
         /// <summary>Merges streams of the same type.</summary>
         public DataStream<T> Union(params DataStream<T>[] others) => throw DefinitionOnly.Called();
 
@@ -96,12 +105,61 @@ namespace Weir
         public DataStream<TOut> Aggregate<TAcc, TOut>(string id, IAggregateFunction<T, TAcc, TOut> aggregate) => throw DefinitionOnly.Called();
 
         /// <summary>
+        /// Groups each key's records into event-time windows (tumbling, sliding or session: see
+        /// <see cref="Windows"/>), evaluated when the watermark passes a window's end. Continue with
+        /// <c>Reduce</c>, <c>Aggregate</c> or <c>Process</c>.
+        /// </summary>
+        public WindowedStream<TKey, T, TAssigner> Window<TAssigner>(TAssigner assigner)
+            where TAssigner : struct, IWindowAssigner
+            => throw DefinitionOnly.Called();
+
+        /// <summary>
         /// Connects this keyed stream with a broadcast stream (<c>rules.Broadcast()</c>; the generator
         /// refuses any other partitioning): every subtask of the next operator receives every
         /// broadcast record and this stream's records of the keys it owns. Continue with
         /// <see cref="BroadcastConnectedStream{TKey, T, TBroadcast}.Process{TOut}"/>.
         /// </summary>
         public BroadcastConnectedStream<TKey, T, TBroadcast> Connect<TBroadcast>(DataStream<TBroadcast> broadcast) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>A keyed stream grouped into event-time windows (Flink's WindowedStream).</summary>
+    public sealed class WindowedStream<TKey, T, TAssigner>
+        where TAssigner : struct, IWindowAssigner
+    {
+        private WindowedStream()
+        {
+        }
+
+        /// <summary>
+        /// Keeps each window for <paramref name="lateness"/> after its end: a late record within it updates
+        /// the window and fires it again (default: zero).
+        /// </summary>
+        public WindowedStream<TKey, T, TAssigner> AllowedLateness(TimeSpan lateness) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Records too late for every window they belong to go to <paramref name="late"/> instead of
+        /// being dropped (Flink's sideOutputLateData).
+        /// </summary>
+        public WindowedStream<TKey, T, TAssigner> SideOutputLateData(out DataStream<T> late) => throw DefinitionOnly.Called();
+
+        /// <summary>Folds each window's records with <paramref name="reduce"/> as they arrive; emits one result per key and window.</summary>
+        public DataStream<T> Reduce(string id, Func<T, T, T> reduce) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Aggregates each window's records into an accumulator as they arrive; emits the result per key
+        /// and window. Session windows need an <see cref="IMergeableAggregateFunction{TIn, TAcc, TOut}"/>.
+        /// </summary>
+        public DataStream<TOut> Aggregate<TAcc, TOut>(string id, IAggregateFunction<T, TAcc, TOut> aggregate) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Aggregates each window's records incrementally, then calls <paramref name="window"/> with the
+        /// one result, the key and the window (Flink's aggregate(aggregate, windowFunction)): the window
+        /// keeps one accumulator, yet the output can name its key and window.
+        /// </summary>
+        public DataStream<TOut> Aggregate<TAcc, TResult, TOut>(string id, IAggregateFunction<T, TAcc, TResult> aggregate, IProcessWindowFunction<TKey, TResult, TOut> window) => throw DefinitionOnly.Called();
+
+        /// <summary>Keeps each window's records and calls <paramref name="function"/> with all of them when it fires.</summary>
+        public DataStream<TOut> Process<TOut>(string id, IProcessWindowFunction<TKey, T, TOut> function) => throw DefinitionOnly.Called();
     }
 
     /// <summary>

@@ -519,6 +519,9 @@ namespace Weir.State
         /// <summary>The current key (valid after a select).</summary>
         public TKey CurrentKey => _keyOfSlot[CurrentSlot];
 
+        /// <summary>The key group of the current key (valid after a select).</summary>
+        public int CurrentKeyGroup => _keyGroupOfSlot[CurrentSlot];
+
         /// <summary>Serializes a key (for snapshots).</summary>
         internal IStateSerializer<TKey> KeySerializer => _keySerializer;
 

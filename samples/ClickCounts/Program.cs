@@ -1,0 +1,1 @@
+return ClickCounts.ClickCountsJob.Run(args);

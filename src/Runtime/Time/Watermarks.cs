@@ -1,0 +1,214 @@
+using System;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+
+namespace Weir.Time
+{
+    /// <summary>Event-time constants.</summary>
+    public static class Watermarks
+    {
+        /// <summary>The timestamp of a record that has none, and the watermark before the first one.</summary>
+        public const long NoTimestamp = long.MinValue;
+
+        /// <summary>The watermark a bounded input sends at its end: every event-time timer and window fires.</summary>
+        public const long EndOfTime = long.MaxValue;
+
+        /// <summary>How often watermark generators emit periodic watermarks (Flink's default auto-watermark interval).</summary>
+        public static readonly TimeSpan PeriodicInterval = TimeSpan.FromMilliseconds(200);
+    }
+}
+
+namespace Weir
+{
+    using Weir.Time;
+
+    /// <summary>
+    /// Generates watermarks from the timestamps of a stream's records (Flink's WatermarkGenerator).
+    /// Implement it on a struct: the generated code holds it by value and calls it directly.
+    /// </summary>
+    public interface IWatermarkGenerator<T>
+    {
+        /// <summary>
+        /// Sees each record and its timestamp. Returns a watermark to emit now (a punctuated generator),
+        /// or <see cref="Watermarks.NoTimestamp"/> for none.
+        /// </summary>
+        long OnEvent(in T record, long timestamp);
+
+        /// <summary>Called periodically (every 200 ms of processing time): the watermark to emit now, or <see cref="Watermarks.NoTimestamp"/>.</summary>
+        long OnPeriodicEmit();
+    }
+
+    /// <summary>
+    /// Watermarks that trail the largest timestamp seen by a fixed delay (Flink's
+    /// BoundedOutOfOrdernessWatermarks): a record may arrive up to that delay after a later one and
+    /// still be on time. The watermark is <c>max - delay - 1</c>.
+    /// </summary>
+    public struct BoundedOutOfOrdernessWatermarks<T> : IWatermarkGenerator<T>
+    {
+        private readonly long _delay;
+        private long _max;
+
+        /// <summary>Creates a generator allowing records up to <paramref name="delayMilliseconds"/> out of order.</summary>
+        public BoundedOutOfOrdernessWatermarks(long delayMilliseconds)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(delayMilliseconds);
+            _delay = delayMilliseconds;
+
+            // So that the first periodic watermark, before any record, does not underflow.
+            _max = long.MinValue + delayMilliseconds + 1;
+        }
+
+        /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public long OnEvent(in T record, long timestamp)
+        {
+            if (timestamp > _max)
+            {
+                _max = timestamp;
+            }
+
+            return Watermarks.NoTimestamp;
+        }
+
+        /// <inheritdoc/>
+        public readonly long OnPeriodicEmit() => _max - _delay - 1;
+    }
+
+    /// <summary>
+    /// How a stream's watermarks are generated (Flink's WatermarkStrategy): a generator, copied for each
+    /// subtask, and an optional idleness timeout.
+    /// </summary>
+    /// <typeparam name="T">The stream's records.</typeparam>
+    /// <typeparam name="TGenerator">The generator, a struct called directly.</typeparam>
+    public sealed class WatermarkStrategy<T, TGenerator>
+        where TGenerator : struct, IWatermarkGenerator<T>
+    {
+        internal WatermarkStrategy(TGenerator generator, TimeSpan? idleness)
+        {
+            Generator = generator;
+            Idleness = idleness;
+        }
+
+        /// <summary>The generator each subtask starts from.</summary>
+        public TGenerator Generator { get; }
+
+        /// <summary>
+        /// After this much processing time without records, the stream is marked idle and no longer
+        /// holds back event time downstream (Flink's withIdleness); null: never.
+        /// </summary>
+        public TimeSpan? Idleness { get; }
+
+        /// <summary>Marks the stream idle after <paramref name="timeout"/> without records.</summary>
+        public WatermarkStrategy<T, TGenerator> WithIdleness(TimeSpan timeout)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+            return new(Generator, timeout);
+        }
+
+        /// <summary>Creates the state of one subtask (called by generated code).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public WatermarkAssigner<T, TGenerator> CreateAssigner() => new(Generator, Idleness);
+    }
+
+    /// <summary>Creates watermark strategies.</summary>
+    public static class WatermarkStrategy
+    {
+        /// <summary>Records may arrive up to <paramref name="maxOutOfOrderness"/> after a later record.</summary>
+        public static WatermarkStrategy<T, BoundedOutOfOrdernessWatermarks<T>> ForBoundedOutOfOrderness<T>(TimeSpan maxOutOfOrderness)
+            => new(new BoundedOutOfOrdernessWatermarks<T>((long)maxOutOfOrderness.TotalMilliseconds), null);
+
+        /// <summary>Timestamps never decrease (Flink's forMonotonousTimestamps): the watermark is the largest timestamp seen, minus one.</summary>
+        public static WatermarkStrategy<T, BoundedOutOfOrdernessWatermarks<T>> ForMonotonousTimestamps<T>()
+            => new(new BoundedOutOfOrdernessWatermarks<T>(0), null);
+
+        /// <summary>A custom generator (periodic, punctuated or both), copied for each subtask.</summary>
+        public static WatermarkStrategy<T, TGenerator> ForGenerator<T, TGenerator>(TGenerator generator)
+            where TGenerator : struct, IWatermarkGenerator<T>
+            => new(generator, null);
+    }
+
+    /// <summary>
+    /// The watermark state of one subtask of a timestamp assigner: the generator, the watermark
+    /// emitted last (watermarks never go backwards) and idleness. Used by generated code.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public sealed class WatermarkAssigner<T, TGenerator>
+        where TGenerator : struct, IWatermarkGenerator<T>
+    {
+        /// <summary><see cref="Poll"/>: the watermark advanced (see <see cref="Current"/>).</summary>
+        public const int Advanced = 1;
+
+        /// <summary><see cref="Poll"/>: the stream became idle.</summary>
+        public const int BecameIdle = 2;
+
+        private readonly long _idleAfter;
+        private TGenerator _generator;
+        private long _current = Watermarks.NoTimestamp;
+        private bool _sawRecord;
+        private long _lastRecordTime = long.MinValue;
+
+        internal WatermarkAssigner(TGenerator generator, TimeSpan? idleness)
+        {
+            _generator = generator;
+            _idleAfter = idleness is { } timeout ? (long)timeout.TotalMilliseconds : long.MaxValue;
+        }
+
+        /// <summary>The watermark emitted last.</summary>
+        public long Current => _current;
+
+        /// <summary>Whether the stream is marked idle; the next record makes it active again.</summary>
+        public bool IsIdle { get; private set; }
+
+        /// <summary>The stream is active again (called before a record when <see cref="IsIdle"/>).</summary>
+        public void MarkActive() => IsIdle = false;
+
+        /// <summary>Sees a record; true when a punctuated watermark advanced <see cref="Current"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool OnEvent(in T record, long timestamp)
+        {
+            _sawRecord = true;
+            long watermark = _generator.OnEvent(in record, timestamp);
+            if (watermark > _current)
+            {
+                _current = watermark;
+                return true;
+            }
+
+            return false;
+        }
+
+        /// <summary>
+        /// Periodic emission at processing time <paramref name="now"/> (Unix milliseconds): returns
+        /// <see cref="Advanced"/> and/or <see cref="BecameIdle"/>.
+        /// </summary>
+        public int Poll(long now)
+        {
+            int changes = 0;
+            if (_sawRecord || _lastRecordTime == long.MinValue)
+            {
+                _sawRecord = false;
+                _lastRecordTime = now;
+            }
+            else if (!IsIdle && now - _lastRecordTime >= _idleAfter)
+            {
+                IsIdle = true;
+                changes |= BecameIdle;
+            }
+
+            if (!IsIdle)
+            {
+                long watermark = _generator.OnPeriodicEmit();
+                if (watermark > _current)
+                {
+                    _current = watermark;
+                    changes |= Advanced;
+                }
+            }
+
+            return changes;
+        }
+
+        /// <summary>The input ended: event time jumps to its end, so every window fires.</summary>
+        public void EndOfInput() => _current = Watermarks.EndOfTime;
+    }
+}

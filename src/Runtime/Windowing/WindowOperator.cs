@@ -1,0 +1,285 @@
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using Weir.CompilerServices;
+using Weir.State;
+using Weir.Time;
+
+namespace Weir.Windowing
+{
+    /// <summary>
+    /// The state and timers of a keyed event-time window operator on one subtask (Flink's
+    /// WindowOperator with its EventTimeTrigger). Generated code selects the record's key, calls
+    /// <see cref="Add"/>, and on every watermark takes the windows that fire with <see cref="TryFire"/>,
+    /// calling the user's function on each. Window contents are keyed state (a map per key from window
+    /// end to contents, plus window starts for merging windows) and firing is a keyed event-time timer
+    /// at the window's last millisecond, so both are checkpointed, restored and rescaled with their key
+    /// group like any other state.
+    /// </summary>
+    /// <remarks>
+    /// A record is late for a window once the watermark has passed the window's end plus the allowed
+    /// lateness (its cleanup time); a record late for every window it belongs to is dropped, and
+    /// <see cref="Add"/> returns false so the caller can send it to the late side output. A record within
+    /// the allowed lateness of a window that has already fired updates it and fires it again.
+    /// </remarks>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public sealed class WindowOperator<TKey, TIn, TAcc, TAssigner, TContents>
+        where TKey : notnull
+        where TAssigner : struct, IWindowAssigner
+        where TContents : struct, IWindowContents<TIn, TAcc>
+    {
+        /// <summary>The name of the map state holding window contents (window end → contents).</summary>
+        public const string ContentsStateName = "__window-contents";
+
+        /// <summary>The name of the map state holding merging windows' starts (window end → start).</summary>
+        public const string StartsStateName = "__window-starts";
+
+        private readonly KeyedStateTable<TKey> _table;
+        private readonly TAssigner _assigner;
+        private readonly long _allowedLateness;
+        private readonly long _size;
+        private readonly string _operatorId;
+        private readonly MapState<long, TAcc> _contents;
+        private readonly MapState<long, long>? _starts;
+        private readonly KeyedTimers<TKey> _timers;
+        private readonly TimeWindow[] _assigned;
+        private readonly List<(TimeWindow Window, TAcc Contents)> _ready = new();
+        private readonly List<TimeWindow> _merging = new();
+        private TContents _function;
+        private int _readyHead;
+
+        /// <summary>Creates the window state of one operator on one subtask.</summary>
+        /// <param name="operatorId">The operator's ID, for errors.</param>
+        /// <param name="table">The operator's keyed state.</param>
+        /// <param name="context">The subtask.</param>
+        /// <param name="assigner">Which windows a record belongs to.</param>
+        /// <param name="contents">How a window keeps its records.</param>
+        /// <param name="allowedLateness">How long after a window's end it still accepts records, in milliseconds.</param>
+        /// <param name="contentsSerializer">Serializes window contents into checkpoints.</param>
+        public WindowOperator(
+            string operatorId,
+            KeyedStateTable<TKey> table,
+            SubtaskContext context,
+            TAssigner assigner,
+            TContents contents,
+            long allowedLateness,
+            IStateSerializer<TAcc> contentsSerializer)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(allowedLateness);
+            _operatorId = operatorId;
+            _table = table;
+            _assigner = assigner;
+            _function = contents;
+            _allowedLateness = allowedLateness;
+            // A non-merging window's start is its end minus the size; merging windows keep their starts.
+            _size = assigner.Size;
+            _contents = table.Map<long, TAcc>(
+                new StateDescriptor(ContentsStateName, KeyedStateKind.Map, $"MapState<long, {typeof(TAcc).Name}>"),
+                MemoryPackStateSerializer<long>.Instance,
+                contentsSerializer);
+            if (assigner.IsMerging)
+            {
+                _starts = table.Map<long, long>(
+                    new StateDescriptor(StartsStateName, KeyedStateKind.Map, "MapState<long, long>"),
+                    MemoryPackStateSerializer<long>.Instance,
+                    MemoryPackStateSerializer<long>.Instance);
+            }
+
+            _timers = new KeyedTimers<TKey>(table, context);
+            _assigned = new TimeWindow[Math.Max(1, assigner.MaxWindowsPerRecord)];
+        }
+
+        /// <summary>The operator's event time: the last watermark it received.</summary>
+        public long CurrentWatermark => _timers.CurrentWatermark;
+
+        /// <summary>The user's function, held by the contents struct.</summary>
+        public ref TContents Contents => ref _function;
+
+        /// <summary>
+        /// Adds a record of the current key with event time <paramref name="timestamp"/> to its windows.
+        /// Returns false when the record is late for every window (dropped: send it to the late output).
+        /// Windows that must fire at once (a late record within the allowed lateness) are then available
+        /// from <see cref="TryTakeReady"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Add(in TIn value, long timestamp)
+        {
+            if (timestamp == Watermarks.NoTimestamp)
+            {
+                ThrowNoTimestamp();
+            }
+
+            if (_starts is not null)
+            {
+                return AddMerging(in value, timestamp);
+            }
+
+            int count = _assigner.AssignWindows(timestamp, _assigned);
+            bool accepted = false;
+            long watermark = _timers.CurrentWatermark;
+            for (int i = 0; i < count; i++)
+            {
+                TimeWindow window = _assigned[i];
+                if (window.MaxTimestamp + _allowedLateness <= watermark && watermark != Watermarks.NoTimestamp)
+                {
+                    continue; // late for this window
+                }
+
+                accepted = true;
+                ref TAcc contents = ref _contents.GetValueRefOrAddDefault(window.End, out bool exists);
+                _function.Add(in value, ref contents, !exists);
+                if (!exists)
+                {
+                    RegisterTimers(window);
+                }
+
+                if (window.MaxTimestamp <= watermark)
+                {
+                    // Within the allowed lateness of a window that already fired: fire it again, now.
+                    _ready.Add((window, contents));
+                }
+            }
+
+            return accepted;
+        }
+
+        private bool AddMerging(in TIn value, long timestamp)
+        {
+            _assigner.AssignWindows(timestamp, _assigned);
+            TimeWindow merged = _assigned[0];
+            long watermark = _timers.CurrentWatermark;
+
+            // Every session of the key that the new one overlaps, transitively (a record can bridge two).
+            _merging.Clear();
+            bool grew = true;
+            while (grew)
+            {
+                grew = false;
+                foreach (KeyValuePair<long, long> session in _starts!)
+                {
+                    var window = new TimeWindow(session.Value, session.Key);
+                    if (!_merging.Contains(window) && window.Intersects(merged))
+                    {
+                        _merging.Add(window);
+                        merged = merged.Cover(window);
+                        grew = true;
+                    }
+                }
+            }
+
+            if (merged.MaxTimestamp + _allowedLateness <= watermark && watermark != Watermarks.NoTimestamp)
+            {
+                return false;
+            }
+
+            TAcc contents = default!;
+            bool first = true;
+            foreach (TimeWindow old in _merging)
+            {
+                TAcc oldContents = _contents.Get(old.End);
+                contents = first ? oldContents : _function.Merge(in contents, in oldContents);
+                first = false;
+                _contents.Remove(old.End);
+                _starts!.Remove(old.End);
+                DeleteTimers(old);
+            }
+
+            _function.Add(in value, ref contents, first);
+            _contents.Put(merged.End, contents);
+            _starts!.Put(merged.End, merged.Start);
+            RegisterTimers(merged);
+            if (merged.MaxTimestamp <= watermark)
+            {
+                _ready.Add((merged, contents));
+            }
+
+            return true;
+        }
+
+        /// <summary>Takes the next window that must fire at once after <see cref="Add"/> (the current key's).</summary>
+        public bool TryTakeReady(out TimeWindow window, out TAcc contents)
+        {
+            if (_readyHead < _ready.Count)
+            {
+                (window, contents) = _ready[_readyHead++];
+                if (_readyHead == _ready.Count)
+                {
+                    _ready.Clear();
+                    _readyHead = 0;
+                }
+
+                return true;
+            }
+
+            window = default;
+            contents = default!;
+            return false;
+        }
+
+        /// <summary>Event time advanced; call <see cref="TryFire"/> until it returns false.</summary>
+        public void AdvanceWatermark(long watermark) => _timers.AdvanceWatermark(watermark);
+
+        /// <summary>
+        /// Takes the next window whose end the watermark has passed: its key is current in the table
+        /// (<see cref="KeyedStateTable{TKey}.CurrentKey"/>). Windows whose allowed lateness has passed are
+        /// cleared on the way.
+        /// </summary>
+        public bool TryFire(out TimeWindow window, out TAcc contents)
+        {
+            while (_timers.TryFireEventTime(out long timestamp))
+            {
+                long end = timestamp + 1;
+                if (_allowedLateness > 0)
+                {
+                    // The cleanup timer of a window that fired earlier: its lateness is over.
+                    long expiredEnd = end - _allowedLateness;
+                    if (_contents.Remove(expiredEnd))
+                    {
+                        _starts?.Remove(expiredEnd);
+                    }
+                }
+
+                if (_contents.TryGetValue(end, out contents))
+                {
+                    long start = _starts is null ? end - _size : _starts.Get(end);
+                    window = new TimeWindow(start, end);
+                    if (_allowedLateness == 0)
+                    {
+                        _contents.Remove(end);
+                        _starts?.Remove(end);
+                    }
+
+                    return true;
+                }
+            }
+
+            window = default;
+            contents = default!;
+            return false;
+        }
+
+        private void RegisterTimers(TimeWindow window)
+        {
+            _timers.RegisterEventTimeTimer(window.MaxTimestamp);
+            if (_allowedLateness > 0)
+            {
+                _timers.RegisterEventTimeTimer(window.MaxTimestamp + _allowedLateness);
+            }
+        }
+
+        private void DeleteTimers(TimeWindow window)
+        {
+            _timers.DeleteEventTimeTimer(window.MaxTimestamp);
+            if (_allowedLateness > 0)
+            {
+                _timers.DeleteEventTimeTimer(window.MaxTimestamp + _allowedLateness);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void ThrowNoTimestamp() => throw new InvalidOperationException(
+            $"Window operator '{_operatorId}' received a record without an event-time timestamp. " +
+            "Assign timestamps and watermarks upstream (AssignTimestampsAndWatermarks, or a source with a watermark strategy).");
+    }
+}
