@@ -26,8 +26,10 @@ public static partial class ClickCountsJob
     {
         var clicks = p
             .Source("clicks", Sources.TextLines(input, rate))
-            .Map(Click.Parse)
-            .AssignTimestampsAndWatermarks(click => click.Timestamp, WatermarkStrategy.ForBoundedOutOfOrderness<Click>(TimeSpan.FromSeconds(5)))
+            .FlatMap<Click>(Click.ParseLine)
+            // Watermarks also advance with the data (every second of event time), so which clicks are
+            // late depends on the file's order, not on how fast it is read.
+            .AssignTimestampsAndWatermarks(click => click.Timestamp, WatermarkStrategy.ForBoundedOutOfOrderness<Click>(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1)))
             .KeyBy(click => click.Url)
             .Window(Windows.Tumbling(TimeSpan.FromMinutes(1)))
             .SideOutputLateData(out var late)
@@ -41,6 +43,15 @@ public static partial class ClickCountsJob
 /// <summary>One click: the URL and its event time (Unix milliseconds).</summary>
 public readonly record struct Click(string Url, long Timestamp) : ISpanFormattable
 {
+    /// <summary>Parses one input line; blank lines carry no click.</summary>
+    public static void ParseLine(string line, ref Collector<Click> clicks)
+    {
+        if (!string.IsNullOrWhiteSpace(line))
+        {
+            clicks.Collect(Parse(line));
+        }
+    }
+
     /// <summary>
     /// Parses <c>{"url": "...", "ts": 1700000000000}</c> (fields in any order, other fields ignored).
     /// A line that is not such an object fails the job naming the line: a malformed input is not

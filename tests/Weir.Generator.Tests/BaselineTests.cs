@@ -145,6 +145,69 @@ public sealed class BaselineTests
         """);
 
     [Fact]
+    public void EventTimeWindows() => AssertBaseline(nameof(EventTimeWindows), """
+        using System;
+        using System.Collections.Generic;
+        using Weir;
+        using Weir.Connectors;
+
+        namespace Clicks;
+
+        public readonly record struct Click(int Page, long Ts);
+
+        public struct Clicks : IRecordGenerator<Click>
+        {
+            public Click Generate(long index) => new((int)(index % 13), index * 100);
+        }
+
+        public struct Count : IAggregateFunction<Click, long, long>
+        {
+            public long CreateAccumulator() => 0;
+            public void Add(in Click value, ref long accumulator) => accumulator++;
+            public long GetResult(in long accumulator) => accumulator;
+        }
+
+        public struct Named : IProcessWindowFunction<int, long, string>
+        {
+            public void Process(int key, TimeWindow window, IReadOnlyList<long> elements, ref Collector<string> output)
+                => output.Collect($"{key} {window.Start} {elements[0]}");
+        }
+
+        public struct Expire : IKeyedProcessFunction<int, Click, int>, IKeyedTimerFunction<int, int>
+        {
+            public void Process(in Click value, ProcessContext<int> context, ref Collector<int> output)
+                => context.RegisterEventTimeTimer(context.Timestamp + 1000);
+
+            public void OnTimer(long timestamp, ProcessContext<int> context, ref Collector<int> output)
+                => output.Collect(context.Key);
+        }
+
+        [Job("click-windows")]
+        public static partial class ClickWindows
+        {
+            [Pipeline]
+            private static void Define(PipelineBuilder p, long count = 1000)
+            {
+                var clicks = p.Source("clicks", Sources.Generate<Click, Clicks>(count))
+                    .AssignTimestampsAndWatermarks(c => c.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<Click>(TimeSpan.FromSeconds(5)).WithIdleness(TimeSpan.FromSeconds(30)));
+                clicks.KeyBy(c => c.Page)
+                    .Window(Windows.Sliding(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10)))
+                    .AllowedLateness(TimeSpan.FromSeconds(30))
+                    .SideOutputLateData(out var late)
+                    .Aggregate("per-page", new Count(), new Named())
+                    .Sink("out", Sinks.Discard<string>());
+                late.Sink("late", Sinks.Discard<Click>());
+                clicks.KeyBy(c => c.Page)
+                    .Window(Windows.Tumbling(TimeSpan.FromMinutes(1)))
+                    .Reduce("latest", (a, b) => a.Ts >= b.Ts ? a : b)
+                    .KeyBy(c => c.Page)
+                    .Process("expire", new Expire())
+                    .Sink("expired", Sinks.Discard<int>());
+            }
+        }
+        """);
+
+    [Fact]
     public void KeyedBroadcastProcess() => AssertBaseline(nameof(KeyedBroadcastProcess), """
         using Weir;
 

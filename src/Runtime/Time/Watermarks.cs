@@ -41,21 +41,31 @@ namespace Weir
     /// <summary>
     /// Watermarks that trail the largest timestamp seen by a fixed delay (Flink's
     /// BoundedOutOfOrdernessWatermarks): a record may arrive up to that delay after a later one and
-    /// still be on time. The watermark is <c>max - delay - 1</c>.
+    /// still be on time. The watermark is <c>max - delay - 1</c>. Emitted periodically (every 200 ms of
+    /// processing time) and, with an event-time step, also as soon as the data has advanced it by that
+    /// step: then which records are late depends only on the order of the input, not on how fast it is
+    /// read (reproducible runs over files).
     /// </summary>
     public struct BoundedOutOfOrdernessWatermarks<T> : IWatermarkGenerator<T>
     {
         private readonly long _delay;
+        private readonly long _step;
         private long _max;
+        private long _emitted;
 
         /// <summary>Creates a generator allowing records up to <paramref name="delayMilliseconds"/> out of order.</summary>
-        public BoundedOutOfOrdernessWatermarks(long delayMilliseconds)
+        /// <param name="delayMilliseconds">The bounded out-of-orderness.</param>
+        /// <param name="eventTimeStep">Also emit on a record once the watermark has advanced this much (milliseconds); 0: periodically only.</param>
+        public BoundedOutOfOrdernessWatermarks(long delayMilliseconds, long eventTimeStep = 0)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(delayMilliseconds);
+            ArgumentOutOfRangeException.ThrowIfNegative(eventTimeStep);
             _delay = delayMilliseconds;
+            _step = eventTimeStep == 0 ? long.MaxValue : eventTimeStep;
 
             // So that the first periodic watermark, before any record, does not underflow.
             _max = long.MinValue + delayMilliseconds + 1;
+            _emitted = Watermarks.NoTimestamp;
         }
 
         /// <inheritdoc/>
@@ -65,6 +75,12 @@ namespace Weir
             if (timestamp > _max)
             {
                 _max = timestamp;
+                long watermark = timestamp - _delay - 1;
+                if (watermark - _emitted >= _step || (_emitted == Watermarks.NoTimestamp && _step != long.MaxValue))
+                {
+                    _emitted = watermark;
+                    return watermark;
+                }
             }
 
             return Watermarks.NoTimestamp;
@@ -116,6 +132,14 @@ namespace Weir
         /// <summary>Records may arrive up to <paramref name="maxOutOfOrderness"/> after a later record.</summary>
         public static WatermarkStrategy<T, BoundedOutOfOrdernessWatermarks<T>> ForBoundedOutOfOrderness<T>(TimeSpan maxOutOfOrderness)
             => new(new BoundedOutOfOrdernessWatermarks<T>((long)maxOutOfOrderness.TotalMilliseconds), null);
+
+        /// <summary>
+        /// Records may arrive up to <paramref name="maxOutOfOrderness"/> after a later record; besides the
+        /// periodic watermarks, one is emitted whenever the data has advanced event time by
+        /// <paramref name="eventTimeStep"/>, so lateness is decided by the input's order alone.
+        /// </summary>
+        public static WatermarkStrategy<T, BoundedOutOfOrdernessWatermarks<T>> ForBoundedOutOfOrderness<T>(TimeSpan maxOutOfOrderness, TimeSpan eventTimeStep)
+            => new(new BoundedOutOfOrdernessWatermarks<T>((long)maxOutOfOrderness.TotalMilliseconds, Math.Max(1, (long)eventTimeStep.TotalMilliseconds)), null);
 
         /// <summary>Timestamps never decrease (Flink's forMonotonousTimestamps): the watermark is the largest timestamp seen, minus one.</summary>
         public static WatermarkStrategy<T, BoundedOutOfOrdernessWatermarks<T>> ForMonotonousTimestamps<T>()
