@@ -159,6 +159,21 @@ namespace Weir.Generator
                 w.WriteLine($"{op.ValueType} {ValueName(op)} = {op.ValueExpression};");
             }
 
+            foreach (OperatorModel op in job.Operators.Where(o => o.Join is not null))
+            {
+                string index = op.Index.ToString(CultureInfo.InvariantCulture);
+                if (op.Join!.AssignerType is { } assignerType)
+                {
+                    w.WriteLine($"{assignerType} __assigner{index} = {op.Join.AssignerExpression};");
+                }
+
+                if (op.Join.LowerExpression is { } lower)
+                {
+                    w.WriteLine($"long __lower{index} = (long)({lower}).TotalMilliseconds;");
+                    w.WriteLine($"long __upper{index} = (long)({op.Join.UpperExpression}).TotalMilliseconds;");
+                }
+            }
+
             foreach (OperatorModel op in job.Operators.Where(o => o.Window is not null))
             {
                 string index = op.Index.ToString(CultureInfo.InvariantCulture);
@@ -217,7 +232,7 @@ namespace Weir.Generator
                     ulong hash = op.ExplicitId is null ? 0 : StableHash.OperatorHash(op.ExplicitId);
                     string kind = op.Kind switch
                     {
-                        OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess => "Process",
+                        OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.KeyedCoProcess => "Process",
                         OperatorKind.Timestamps => "AssignTimestampsAndWatermarks",
                         _ => op.Kind.ToString(),
                     };
@@ -236,7 +251,7 @@ namespace Weir.Generator
             var emitted = new HashSet<string>();
             foreach (OperatorModel op in job.Operators)
             {
-                foreach (FunctionModel? function in new[] { op.Function, op.KeySelector })
+                foreach (FunctionModel? function in new[] { op.Function, op.KeySelector, op.Join?.SecondKeySelector })
                 {
                     if (function?.Body is null || !emitted.Add(function.CallTarget))
                     {
@@ -318,7 +333,14 @@ namespace Weir.Generator
             else
             {
                 EmitTwoInputBatches(w, job, chain, ops[0]);
-                EmitBroadcastOperator(w, job, ops, outputs);
+                if (ops[0].Kind == OperatorKind.KeyedBroadcastProcess)
+                {
+                    EmitBroadcastOperator(w, job, ops, outputs);
+                }
+                else
+                {
+                    EmitSecondInputOperator(w, job, ops, outputs);
+                }
             }
 
             for (int position = 0; position < ops.Length; position++)
@@ -357,6 +379,24 @@ namespace Weir.Generator
                     break;
                 case OperatorKind.Timestamps:
                     yield return $"private readonly {Rt}.WatermarkAssigner<{op.InType}, {op.WatermarkGeneratorType}> _watermarks{i};";
+                    break;
+                case OperatorKind.KeyedCoProcess:
+                    yield return $"private {op.ValueType} _function{i};";
+                    yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
+                    yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
+                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
+                    if (op.HasTimers)
+                    {
+                        yield return $"private readonly {Rt}.Time.KeyedTimers<{op.KeyType}> _timers{i};";
+                    }
+
+                    break;
+                case OperatorKind.WindowJoin:
+                case OperatorKind.IntervalJoin:
+                    yield return $"private {op.ValueType} _function{i};";
+                    yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
+                    yield return $"private readonly {JoinOperatorType(op)} _join{i};";
+                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
                     break;
                 case OperatorKind.Window:
                     yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
@@ -466,6 +506,36 @@ namespace Weir.Generator
                     case OperatorKind.Timestamps:
                         w.WriteLine($"_watermarks{i} = {ValueName(op)}.CreateAssigner();");
                         break;
+                    case OperatorKind.KeyedCoProcess:
+                        w.WriteLine($"_function{i} = {ValueName(op)};");
+                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
+                        if (op.HasTimers)
+                        {
+                            w.WriteLine($"_timers{i} = new {Rt}.Time.KeyedTimers<{op.KeyType}>(_state{i}, context);");
+                            w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>(_timers{i}, context.Clock);");
+                        }
+                        else
+                        {
+                            w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
+                        }
+
+                        w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
+                        foreach (StateFieldModel state in op.States)
+                        {
+                            w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = {DeclareState(i, state)};");
+                        }
+
+                        break;
+                    case OperatorKind.WindowJoin:
+                    case OperatorKind.IntervalJoin:
+                        {
+                            w.WriteLine($"_function{i} = {ValueName(op)};");
+                            w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
+                            string shape = op.Kind == OperatorKind.WindowJoin ? $"__assigner{i}" : $"__lower{i}, __upper{i}";
+                            w.WriteLine($"_join{i} = new {JoinOperatorType(op)}({id}, _state{i}, context, {shape});");
+                            w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
+                            break;
+                        }
                     case OperatorKind.Window:
                         {
                             WindowModel window = op.Window!;
@@ -622,6 +692,13 @@ namespace Weir.Generator
                     w.WriteLine(stage);
                     w.WriteLine($"_sink{i}.Write(in value);");
                     break;
+                case OperatorKind.KeyedCoProcess:
+                case OperatorKind.WindowJoin:
+                case OperatorKind.IntervalJoin:
+                    w.WriteLine(stage);
+                    EmitSelectKey(w, op);
+                    EmitKeyedPairElement(w, job, ops, outputs, 1);
+                    break;
                 case OperatorKind.Timestamps:
                     {
                         w.WriteLine(stage);
@@ -671,7 +748,8 @@ namespace Weir.Generator
         /// </summary>
         private static void EmitTwoInputBatches(SourceWriter w, JobModel job, ChainModel chain, OperatorModel head)
         {
-            foreach ((int input, string type, string entry) in new[] { (1, chain.InType, "Operator"), (2, chain.InType2!, "Broadcast") })
+            string second = head.Kind == OperatorKind.KeyedBroadcastProcess ? "Broadcast" : "Second";
+            foreach ((int input, string type, string entry) in new[] { (1, chain.InType, "Operator"), (2, chain.InType2!, second) })
             {
                 string suffix = input.ToString(CultureInfo.InvariantCulture);
                 w.OpenBlock($"public void ProcessBatch{suffix}(global::System.ReadOnlySpan<{type}> records, global::System.ReadOnlySpan<long> timestamps)");
@@ -705,7 +783,7 @@ namespace Weir.Generator
             return $"_broadcastStates{op}.GetReadOnly<{key}, {value}>({Literal(state.StateName)}, {Serializer(key)}, {Serializer(value)})";
         }
 
-        private static void EmitSelectKey(SourceWriter w, OperatorModel op)
+        private static void EmitSelectKey(SourceWriter w, OperatorModel op, FunctionModel? selector = null)
         {
             if (op.States.Any(state => state.TtlMilliseconds is not null))
             {
@@ -714,7 +792,7 @@ namespace Weir.Generator
             }
 
             // A known key needs no hash: its key group is computed only when its slot is created.
-            w.WriteLine($"{op.KeyType} key = {Call(op.KeySelector!, "value")};");
+            w.WriteLine($"{op.KeyType} key = {Call(selector ?? op.KeySelector!, "value")};");
             w.OpenBlock($"if (!_state{op.Index}.TrySelect(in key))");
 
             // SelectNew is a call, so the key it is given by reference lives in memory: give it a copy,
@@ -779,7 +857,8 @@ namespace Weir.Generator
                 if (edge.Partitioning == Partitioning.Hash)
                 {
                     OperatorModel target = job.Operators[edge.ToOperator];
-                    string key = Call(target.KeySelector!, value);
+                    FunctionModel selector = edge.ToInput == 1 && target.Join is { } join ? join.SecondKeySelector! : target.KeySelector!;
+                    string key = Call(selector, value);
                     string hash = target.KeyHashTemplate!.Replace("{key}", "edgeKey" + edge.Index.ToString(CultureInfo.InvariantCulture));
                     // With a single receiver there is nothing to route: skip the key and its hash.
                     w.OpenBlock($"if (_edge{edge.Index}.TargetCount == 1)");
@@ -935,7 +1014,30 @@ namespace Weir.Generator
                         w.CloseBlock();
                         w.WriteLine($"WatermarkAfter{i}(watermark);");
                         break;
-                    case OperatorKind.KeyedProcess when op.HasTimers:
+                    case OperatorKind.WindowJoin:
+                        w.WriteLine($"_stage = {position};");
+                        w.WriteLine($"_join{i}.AdvanceWatermark(watermark);");
+                        w.OpenBlock($"while (_join{i}.TryFire(out {Rt}.TimeWindow window, out global::System.Collections.Generic.List<{op.InType}>? first, out global::System.Collections.Generic.List<{op.Join!.SecondType}>? second))");
+                        w.WriteLine("// An inner join: a window with records on one side only emits nothing.");
+                        w.OpenBlock("if (first is null || second is null)");
+                        w.WriteLine("continue;");
+                        w.CloseBlock();
+                        w.WriteLine("long windowTimestamp = window.MaxTimestamp;");
+                        w.OpenBlock("foreach (" + op.InType + " left in first)");
+                        w.OpenBlock("foreach (" + op.Join.SecondType + " right in second)");
+                        w.WriteLine($"{op.OutType} joined = _function{i}.Join(in left, in right);");
+                        EmitForward(w, job, ops, position, outputs, "joined", "windowTimestamp");
+                        w.CloseBlock();
+                        w.CloseBlock();
+                        w.CloseBlock();
+                        w.WriteLine($"WatermarkAfter{i}(watermark);");
+                        break;
+                    case OperatorKind.IntervalJoin:
+                        w.WriteLine($"_stage = {position};");
+                        w.WriteLine($"_join{i}.AdvanceWatermark(watermark);");
+                        w.WriteLine($"WatermarkAfter{i}(watermark);");
+                        break;
+                    case OperatorKind.KeyedProcess or OperatorKind.KeyedCoProcess when op.HasTimers:
                         w.WriteLine($"_stage = {position};");
                         w.WriteLine($"_timers{i}.AdvanceWatermark(watermark);");
                         w.OpenBlock($"while (_timers{i}.TryFireEventTime(out long fired))");
@@ -990,6 +1092,53 @@ namespace Weir.Generator
 
                 w.CloseBlock();
                 w.WriteLine();
+            }
+        }
+
+        /// <summary>
+        /// The second input of a chain headed by an operator over two keyed streams: the key is selected
+        /// with the second input's selector, then the record goes to the second side.
+        /// </summary>
+        private static void EmitSecondInputOperator(SourceWriter w, JobModel job, OperatorModel[] ops, EdgeModel[] outputs)
+        {
+            OperatorModel op = ops[0];
+            w.WriteLine(Inline);
+            w.OpenBlock($"private void Second{op.Index}(in {op.Join!.SecondType} value{TimestampParameter(job)})");
+            w.WriteLine("_stage = 0;");
+            EmitSelectKey(w, op, op.Join.SecondKeySelector);
+            EmitKeyedPairElement(w, job, ops, outputs, 2);
+            w.CloseBlock();
+            w.WriteLine();
+        }
+
+        /// <summary>One record of input <paramref name="input"/> (1 or 2) of a co-process or join, its key selected.</summary>
+        private static void EmitKeyedPairElement(SourceWriter w, JobModel job, OperatorModel[] ops, EdgeModel[] outputs, int input)
+        {
+            OperatorModel op = ops[0];
+            int i = op.Index;
+            string side = input.ToString(CultureInfo.InvariantCulture);
+            switch (op.Kind)
+            {
+                case OperatorKind.KeyedCoProcess:
+                    w.WriteLine(job.UsesEventTime ? $"_processContext{i}.SetCurrentRecord(in key, timestamp);" : $"_processContext{i}.SetCurrentKey(in key);");
+                    EmitCollector(w, op);
+                    w.WriteLine($"_function{i}.ProcessElement{side}(in value, _processContext{i}, ref output);");
+                    EmitDrain(w, job, ops, 0, outputs);
+                    break;
+                case OperatorKind.WindowJoin:
+                    w.WriteLine($"// A record late for every window is dropped, as in Flink's window join.");
+                    w.WriteLine($"_join{i}.Add{side}(in value, timestamp);");
+                    break;
+                default:
+                    w.OpenBlock($"foreach (var match in _join{i}.Add{side}(in value, timestamp))");
+                    w.WriteLine("long pairTimestamp = global::System.Math.Max(timestamp, match.Timestamp);");
+                    EmitCollector(w, op);
+                    w.WriteLine(input == 1
+                        ? $"_function{i}.Process(in value, in match.Record, ref output);"
+                        : $"_function{i}.Process(in match.Record, in value, ref output);");
+                    EmitDrain(w, job, ops, 0, outputs, "pairTimestamp");
+                    w.CloseBlock();
+                    break;
             }
         }
 
@@ -1052,6 +1201,21 @@ namespace Weir.Generator
                 yield return (op.ValueType!, ValueName(op));
             }
 
+            foreach (OperatorModel op in chain.Operators.Select(i => job.Operators[i]).Where(o => o.Join is not null))
+            {
+                string index = op.Index.ToString(CultureInfo.InvariantCulture);
+                if (op.Join!.AssignerType is { } assignerType)
+                {
+                    yield return (assignerType, "__assigner" + index);
+                }
+
+                if (op.Join.LowerExpression is not null)
+                {
+                    yield return ("long", "__lower" + index);
+                    yield return ("long", "__upper" + index);
+                }
+            }
+
             foreach (OperatorModel op in chain.Operators.Select(i => job.Operators[i]).Where(o => o.Window is not null))
             {
                 string index = op.Index.ToString(CultureInfo.InvariantCulture);
@@ -1080,6 +1244,10 @@ namespace Weir.Generator
 
         private static string WindowOperatorType(OperatorModel op)
             => $"{Rt}.Windowing.WindowOperator<{op.KeyType}, {op.InType}, {op.Window!.ContentsType}, {op.Window.AssignerType}, {WindowContentsType(op)}>";
+
+        private static string JoinOperatorType(OperatorModel op) => op.Kind == OperatorKind.WindowJoin
+            ? $"{Rt}.Windowing.WindowJoinOperator<{op.KeyType}, {op.InType}, {op.Join!.SecondType}, {op.Join.AssignerType}>"
+            : $"{Rt}.Windowing.IntervalJoinOperator<{op.KeyType}, {op.InType}, {op.Join!.SecondType}>";
 
         private static string ReduceContentsName(OperatorModel op) => "__WeirReduce" + op.Index.ToString(CultureInfo.InvariantCulture);
 

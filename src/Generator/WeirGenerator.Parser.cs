@@ -30,6 +30,11 @@ namespace Weir.Generator
         private const string SinkDefinitionType = "Weir.SinkDefinition";
         private const string ConnectedStreamType = "Weir.BroadcastConnectedStream<TKey, T, TBroadcast>";
         private const string WindowedStreamType = "Weir.WindowedStream<TKey, T, TAssigner>";
+        private const string ConnectedKeyedType = "Weir.ConnectedKeyedStreams<TKey, T1, T2>";
+        private const string JoinedKeyedType = "Weir.JoinedKeyedStreams<TKey, T1, T2>";
+        private const string WindowedJoinType = "Weir.WindowedJoin<TKey, T1, T2, TAssigner>";
+        private const string IntervalJoinBuilderType = "Weir.IntervalJoinBuilder<TKey, T1, T2>";
+        private const string IntervalJoinedType = "Weir.IntervalJoined<TKey, T1, T2>";
         private const string TimerFunctionType = "Weir.IKeyedTimerFunction<TKey, TOut>";
         private const string MergeableAggregateType = "Weir.IMergeableAggregateFunction<TIn, TAcc, TOut>";
         private const string SessionAssignerType = "global::Weir.SessionWindows";
@@ -296,6 +301,8 @@ namespace Weir.Generator
                     return InvokeConnected(connected, method, invocation, args);
                 case (WindowedValue windowed, WindowedStreamType, _):
                     return InvokeWindowed(windowed, method, invocation, args);
+                case (KeyedPairValue pair, ConnectedKeyedType or JoinedKeyedType or WindowedJoinType or IntervalJoinBuilderType or IntervalJoinedType, _):
+                    return InvokeKeyedPair(pair, method, invocation, args);
                 case (SinkValue sink, SinkDefinitionType, "Parallelism"):
                     _operators[sink.Operator].Parallelism = ConstantParallelism(args, invocation);
                     return sink;
@@ -430,6 +437,18 @@ namespace Weir.Generator
             int op;
             switch (method.Name)
             {
+                case "Connect" or "Join" or "IntervalJoin" when method.Parameters.Length == 1
+                    && method.Parameters[0].Type.OriginalDefinition.ToDisplayString() == KeyedStreamType:
+                    {
+                        StreamValue? other = args.Count > 0 ? Evaluate(args[0].Expression) as StreamValue : null;
+                        if (other?.Key is null)
+                        {
+                            return null;
+                        }
+
+                        return new KeyedPairValue(method.Name, stream, other, TypeName(method.TypeArguments[0]), null, null, null, null);
+                    }
+
                 case "Connect":
                     {
                         // The other side must reach every subtask: only a broadcast stream can feed
@@ -577,6 +596,69 @@ namespace Weir.Generator
             return Stream(op);
         }
 
+        private object? InvokeKeyedPair(KeyedPairValue pair, IMethodSymbol method, InvocationExpressionSyntax invocation, IReadOnlyList<ArgumentSyntax> args)
+        {
+            switch (method.Name)
+            {
+                case "Window":
+                    return pair with { AssignerType = TypeName(method.TypeArguments[0]), AssignerExpression = args.Count > 0 ? args[0].Expression.ToString() : string.Empty };
+                case "Between":
+                    return pair with { Lower = args.Count > 0 ? args[0].Expression.ToString() : null, Upper = args.Count > 1 ? args[1].Expression.ToString() : null };
+                case "Process" or "Apply":
+                    break;
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedPipelineCode, invocation, FirstLine(invocation), "not a Weir pipeline call");
+                    return null;
+            }
+
+            ITypeSymbol first = method.ContainingType.TypeArguments[1];
+            ITypeSymbol second = method.ContainingType.TypeArguments[2];
+            OperatorKind kind = pair.Operation switch
+            {
+                "Connect" => OperatorKind.KeyedCoProcess,
+                "Join" => OperatorKind.WindowJoin,
+                _ => OperatorKind.IntervalJoin,
+            };
+            InputModel[] inputs = pair.First.Inputs.Concat(pair.Second.Inputs.Select(i => i with { Side = 1 })).ToArray();
+            int op = AddOperator(kind, invocation, args, new StreamValue(inputs, null), TypeName(first), TypeName(method.TypeArguments[0]));
+            SetFunctionStruct(op, args, keyed: kind == OperatorKind.KeyedCoProcess);
+            SetKey(op, pair.First.Key!);
+            OperatorDraft draft = _operators[op];
+            FunctionModel? secondSelector = pair.Second.Key!.Selector is { Body: not null } lambda
+                ? lambda with { CallTarget = "__Weir_Key2_" + op.ToString(CultureInfo.InvariantCulture) }
+                : pair.Second.Key.Selector;
+            draft.Join = new JoinModel(TypeName(second), secondSelector, pair.AssignerType, pair.AssignerExpression, pair.Lower, pair.Upper);
+            ITypeSymbol int64 = _model.Compilation.GetSpecialType(SpecialType.System_Int64);
+            if (kind == OperatorKind.KeyedCoProcess)
+            {
+                if (args.Count > 1 && _model.GetTypeInfo(args[1].Expression, _cancellation).Type is { } functionType
+                    && functionType.AllInterfaces.Any(i => i.OriginalDefinition.ToDisplayString() == TimerFunctionType))
+                {
+                    draft.HasTimers = true;
+                    AddTimerSchema(op, invocation);
+                }
+            }
+            else
+            {
+                INamedTypeSymbol list = _model.Compilation.GetTypeByMetadataName("System.Collections.Generic.List`1")!;
+                foreach ((string name, ITypeSymbol type) in new[] { ("__join-first", first), ("__join-second", second) })
+                {
+                    ITypeSymbol stored = list.Construct(type);
+                    ReportUnlessSerializable(stored, "the joined records", invocation);
+                    CollectFormatters(stored, _formatterRegistrations);
+                    AddStateSchema(op, name, "Map", invocation, int64, stored);
+                }
+
+                AddTimerSchema(op, invocation);
+                if (kind == OperatorKind.WindowJoin && pair.AssignerType == SessionAssignerType)
+                {
+                    Report(DiagnosticDescriptors.SessionWindowJoin, invocation, draft.ExplicitId ?? draft.Describe());
+                }
+            }
+
+            return Stream(op);
+        }
+
         private void AddTimerSchema(int op, SyntaxNode where)
             => AddStateSchema(op, "__timers", "Map", where, _model.Compilation.GetSpecialType(SpecialType.System_Int64), _model.Compilation.GetSpecialType(SpecialType.System_Byte));
 
@@ -626,7 +708,8 @@ namespace Weir.Generator
             int index = _operators.Count;
             var draft = new OperatorDraft(index, kind, invocation, inType, outType, input?.Inputs ?? Array.Empty<InputModel>());
             _operators.Add(draft);
-            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window)
+            if (kind is OperatorKind.Source or OperatorKind.Sink or OperatorKind.Process or OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window
+                or OperatorKind.KeyedCoProcess or OperatorKind.WindowJoin or OperatorKind.IntervalJoin)
             {
                 object? id = args.Count > 0 ? _model.GetConstantValue(args[0].Expression, _cancellation).Value : null;
                 if (id is string text && text.Length > 0)
@@ -1054,9 +1137,12 @@ namespace Weir.Generator
                 }
             }
 
-            foreach (OperatorDraft op in _operators.Where(o => o.Kind == OperatorKind.Window))
+            foreach (OperatorDraft op in _operators.Where(o => o.Kind is OperatorKind.Window or OperatorKind.WindowJoin or OperatorKind.IntervalJoin))
             {
-                if (!Upstream(op.Inputs).Any(i => _operators[i].Kind == OperatorKind.Timestamps))
+                // Every input side needs timestamps: an untimed side would hold the watermark back forever.
+                bool untimed = op.Inputs.GroupBy(i => i.Side)
+                    .Any(side => !Upstream(side).Concat(side.Select(i => i.Producer)).Any(i => _operators[i].Kind == OperatorKind.Timestamps));
+                if (untimed)
                 {
                     Report(DiagnosticDescriptors.WindowWithoutTimestamps, op.Syntax, op.ExplicitId ?? op.Describe());
                 }
@@ -1106,7 +1192,7 @@ namespace Weir.Generator
                     ops.Any(o => _operators[o].IsKeyed),
                     head.Kind == OperatorKind.Source,
                     head.Kind == OperatorKind.Source ? head.OutType : head.InType,
-                    head.Kind == OperatorKind.KeyedBroadcastProcess ? head.BroadcastType : null,
+                    head.Kind == OperatorKind.KeyedBroadcastProcess ? head.BroadcastType : head.Join?.SecondType,
                     head.BroadcastFirst);
             }).ToEquatableArray();
 
@@ -1125,7 +1211,7 @@ namespace Weir.Generator
                 edges.ToEquatableArray(),
                 _formatterRegistrations.ToEquatableArray(),
                 manifest,
-                _operators.Any(o => o.Kind is OperatorKind.Timestamps or OperatorKind.Window || o.HasTimers));
+                _operators.Any(o => o.Kind is OperatorKind.Timestamps or OperatorKind.Window or OperatorKind.WindowJoin or OperatorKind.IntervalJoin || o.HasTimers));
             return new JobParseResult(model, _warnings.ToEquatableArray(), new JobSchemaModel(type.Name, manifest, LocationInfo.From(declaration), SchemaLocations()));
         }
 
@@ -1353,6 +1439,9 @@ namespace Weir.Generator
         /// <summary>A keyed stream connected with a broadcast stream, before its Process call.</summary>
         private sealed record ConnectedValue(StreamValue Keyed, StreamValue Broadcast, bool BroadcastFirst);
 
+        /// <summary>Two keyed streams connected or joined, before the call that makes their operator.</summary>
+        private sealed record KeyedPairValue(string Operation, StreamValue First, StreamValue Second, string SecondType, string? AssignerType, string? AssignerExpression, string? Lower, string? Upper);
+
         /// <summary>A keyed stream grouped into windows, before its Reduce, Aggregate or Process call.</summary>
         private sealed record WindowedValue(StreamValue Keyed, string AssignerType, string AssignerExpression, string? Lateness, ISymbol? LateLocal);
 
@@ -1418,7 +1507,10 @@ namespace Weir.Generator
 
             public string? WatermarkGeneratorType { get; set; }
 
-            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window;
+            public JoinModel? Join { get; set; }
+
+            public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window
+                or OperatorKind.KeyedCoProcess or OperatorKind.WindowJoin or OperatorKind.IntervalJoin;
 
             public string DisplayName => ExplicitId ?? Kind.ToString().ToLowerInvariant() + "-" + Index.ToString(CultureInfo.InvariantCulture);
 
@@ -1426,7 +1518,7 @@ namespace Weir.Generator
 
             public OperatorModel ToModel() => new(
                 Index, Kind, ExplicitId, DisplayName, InType, OutType, Inputs.ToEquatableArray(), Parallelism, Function,
-                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States, BroadcastType, BroadcastFirst, Window, HasTimers, WatermarkGeneratorType);
+                ValueExpression, ValueType, ReaderOrWriterType, KeyType, KeySelector, KeyHashTemplate, AccumulatorType, States, BroadcastType, BroadcastFirst, Window, HasTimers, WatermarkGeneratorType, Join);
         }
     }
 }

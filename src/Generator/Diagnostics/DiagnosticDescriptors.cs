@@ -209,7 +209,7 @@ namespace Weir.Generator.Diagnostics
 
         /// <summary>Format: <c>"Window operator '{0}' has no event-time timestamps upstream..."</c>.</summary>
         public static readonly DiagnosticDescriptor WindowWithoutTimestamps = Create(
-            "WEIR0401", "Event-time window without timestamps", "Window operator '{0}' has no event-time timestamps upstream: its windows would never fire; call AssignTimestampsAndWatermarks(...) on the stream before KeyBy",
+            "WEIR0401", "Event-time operator without timestamps", "Event-time operator '{0}' (a window or a join) has no event-time timestamps upstream of an input: it would never fire; call AssignTimestampsAndWatermarks(...) on each input stream before KeyBy",
             "Event-time windows fire when the watermark passes their end; without a timestamp assigner upstream records carry no timestamps and no watermark ever arrives.");
 
         /// <summary>Format: <c>"Session windows of '{0}' merge, but aggregate function '{1}' cannot merge accumulators..."</c>.</summary>
@@ -221,6 +221,11 @@ namespace Weir.Generator.Diagnostics
         public static readonly DiagnosticDescriptor LateOutputNotDeclared = Create(
             "WEIR0403", "Late output must declare a stream variable", "SideOutputLateData needs 'out var name' (a new stream variable) to receive the late records; got '{0}'",
             "The late records form a stream of their own, which the pipeline continues from that variable (usually to a sink).");
+
+        /// <summary>Format: <c>"Window join '{0}' uses merging (session) windows..."</c>.</summary>
+        public static readonly DiagnosticDescriptor SessionWindowJoin = Create(
+            "WEIR0404", "Window join with session windows", "Window join '{0}' uses merging (session) windows, which a window join does not support; use tumbling or sliding windows, or an interval join",
+            "A window join pairs the records of one key and one window; sessions change their bounds as records arrive, so their pairs would change after they were emitted.");
 
         private const string BaselineMessage = "{0} [baseline {1}; if no state written before must be kept, accept the change by replacing the baseline with {2}.StateManifestJson]";
 

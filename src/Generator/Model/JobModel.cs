@@ -20,6 +20,15 @@ namespace Weir.Generator.Model
 
         /// <summary>A keyed event-time window (Window(...).Reduce/Aggregate/Process).</summary>
         Window,
+
+        /// <summary>Two keyed streams connected, processed by one keyed co-process function.</summary>
+        KeyedCoProcess,
+
+        /// <summary>Two keyed streams joined per key and event-time window.</summary>
+        WindowJoin,
+
+        /// <summary>Two keyed streams joined per key and timestamp distance.</summary>
+        IntervalJoin,
     }
 
     /// <summary>How a window operator evaluates its windows.</summary>
@@ -103,10 +112,24 @@ namespace Weir.Generator.Model
         bool BroadcastFirst = false,
         WindowModel? Window = null,
         bool HasTimers = false,
-        string? WatermarkGeneratorType = null)
+        string? WatermarkGeneratorType = null,
+        JoinModel? Join = null)
     {
-        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window;
+        public bool IsKeyed => Kind is OperatorKind.KeyedProcess or OperatorKind.KeyedBroadcastProcess or OperatorKind.Reduce or OperatorKind.Aggregate or OperatorKind.Window
+            or OperatorKind.KeyedCoProcess or OperatorKind.WindowJoin or OperatorKind.IntervalJoin;
+
+        /// <summary>Whether the operator has two keyed inputs (connected keyed streams or a join).</summary>
+        public bool IsKeyedPair => Kind is OperatorKind.KeyedCoProcess or OperatorKind.WindowJoin or OperatorKind.IntervalJoin;
     }
+
+    /// <summary>The second input of an operator over two keyed streams, and a join's window or bounds.</summary>
+    /// <param name="SecondType">The second input's record type.</param>
+    /// <param name="SecondKeySelector">The second input's key selector.</param>
+    /// <param name="AssignerType">A window join's assigner type.</param>
+    /// <param name="AssignerExpression">A window join's assigner expression.</param>
+    /// <param name="LowerExpression">An interval join's lower bound (a TimeSpan expression).</param>
+    /// <param name="UpperExpression">An interval join's upper bound.</param>
+    internal sealed record JoinModel(string SecondType, FunctionModel? SecondKeySelector, string? AssignerType, string? AssignerExpression, string? LowerExpression, string? UpperExpression);
 
     /// <summary>A window operator's shape.</summary>
     /// <param name="AssignerType">The window assigner's type (fully qualified).</param>

@@ -114,6 +114,27 @@ namespace Weir
             => throw DefinitionOnly.Called();
 
         /// <summary>
+        /// Connects this keyed stream with another stream keyed by the same key type (Flink's connected
+        /// keyed streams): continue with <c>Process</c> and an <see cref="IKeyedCoProcessFunction{TKey, TIn1, TIn2, TOut}"/>,
+        /// whose keyed state and timers both inputs share per key.
+        /// </summary>
+        public ConnectedKeyedStreams<TKey, T, T2> Connect<T2>(KeyedStream<TKey, T2> other) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Joins this keyed stream with another by key and event-time window (Flink's window join):
+        /// continue with <c>Window(...)</c> and <c>Apply</c>. Records pair up when they have the same
+        /// key and fall into the same window.
+        /// </summary>
+        public JoinedKeyedStreams<TKey, T, T2> Join<T2>(KeyedStream<TKey, T2> other) => throw DefinitionOnly.Called();
+
+        /// <summary>
+        /// Joins this keyed stream with another by key and timestamp distance (Flink's interval join): a
+        /// record at <c>t</c> pairs with each record of the other stream at <c>[t + lower, t + upper]</c>.
+        /// Continue with <c>Between</c> and <c>Process</c>.
+        /// </summary>
+        public IntervalJoinBuilder<TKey, T, T2> IntervalJoin<T2>(KeyedStream<TKey, T2> other) => throw DefinitionOnly.Called();
+
+        /// <summary>
         /// Connects this keyed stream with a broadcast stream (<c>rules.Broadcast()</c>; the generator
         /// refuses any other partitioning): every subtask of the next operator receives every
         /// broadcast record and this stream's records of the keys it owns. Continue with
@@ -160,6 +181,64 @@ namespace Weir
 
         /// <summary>Keeps each window's records and calls <paramref name="function"/> with all of them when it fires.</summary>
         public DataStream<TOut> Process<TOut>(string id, IProcessWindowFunction<TKey, T, TOut> function) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>Two streams keyed by the same key type, connected (Flink's ConnectedStreams of keyed streams).</summary>
+    public sealed class ConnectedKeyedStreams<TKey, T1, T2>
+    {
+        private ConnectedKeyedStreams()
+        {
+        }
+
+        /// <summary>A keyed co-process function (a struct), with an explicit operator ID.</summary>
+        public DataStream<TOut> Process<TOut>(string id, IKeyedCoProcessFunction<TKey, T1, T2, TOut> function) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>Two keyed streams to be joined by window.</summary>
+    public sealed class JoinedKeyedStreams<TKey, T1, T2>
+    {
+        private JoinedKeyedStreams()
+        {
+        }
+
+        /// <summary>The event-time windows records pair up in (tumbling or sliding).</summary>
+        public WindowedJoin<TKey, T1, T2, TAssigner> Window<TAssigner>(TAssigner assigner)
+            where TAssigner : struct, IWindowAssigner
+            => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>A window join before its join function.</summary>
+    public sealed class WindowedJoin<TKey, T1, T2, TAssigner>
+        where TAssigner : struct, IWindowAssigner
+    {
+        private WindowedJoin()
+        {
+        }
+
+        /// <summary>Calls <paramref name="join"/> for every pair of the same key and window when the window fires.</summary>
+        public DataStream<TOut> Apply<TOut>(string id, IJoinFunction<T1, T2, TOut> join) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>Two keyed streams to be joined by timestamp distance.</summary>
+    public sealed class IntervalJoinBuilder<TKey, T1, T2>
+    {
+        private IntervalJoinBuilder()
+        {
+        }
+
+        /// <summary>A first-input record at <c>t</c> joins second-input records at <c>[t + lower, t + upper]</c> (inclusive).</summary>
+        public IntervalJoined<TKey, T1, T2> Between(TimeSpan lower, TimeSpan upper) => throw DefinitionOnly.Called();
+    }
+
+    /// <summary>An interval join before its function.</summary>
+    public sealed class IntervalJoined<TKey, T1, T2>
+    {
+        private IntervalJoined()
+        {
+        }
+
+        /// <summary>Calls <paramref name="function"/> for every pair; results carry the later of the two timestamps.</summary>
+        public DataStream<TOut> Process<TOut>(string id, IProcessJoinFunction<T1, T2, TOut> function) => throw DefinitionOnly.Called();
     }
 
     /// <summary>

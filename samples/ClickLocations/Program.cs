@@ -1,0 +1,1 @@
+return ClickLocations.ClickLocationsJob.Run(args);
