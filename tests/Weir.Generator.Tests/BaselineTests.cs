@@ -208,6 +208,73 @@ public sealed class BaselineTests
         """);
 
     [Fact]
+    public void KeyedJoins() => AssertBaseline(nameof(KeyedJoins), """
+        using System;
+        using Weir;
+        using Weir.Connectors;
+
+        namespace Joins;
+
+        public readonly record struct Click(int User, long Ts);
+        public readonly record struct Visit(int User, long Ts);
+
+        public struct Clicks : IRecordGenerator<Click>
+        {
+            public Click Generate(long index) => new((int)(index % 7), index * 10);
+        }
+
+        public struct Visits : IRecordGenerator<Visit>
+        {
+            public Visit Generate(long index) => new((int)(index % 5), index * 30);
+        }
+
+        public struct Pair : IJoinFunction<Click, Visit, long>
+        {
+            public long Join(in Click first, in Visit second) => first.Ts - second.Ts;
+        }
+
+        public struct Near : IProcessJoinFunction<Click, Visit, long>
+        {
+            public void Process(in Click left, in Visit right, ref Collector<long> output) => output.Collect(right.Ts - left.Ts);
+        }
+
+        public struct LastSeen : IKeyedCoProcessFunction<int, Click, Visit, long>, IKeyedTimerFunction<int, long>
+        {
+            [State("last")] private ValueState<long> _last;
+
+            public void ProcessElement1(in Click value, ProcessContext<int> context, ref Collector<long> output)
+            {
+                _last.Value = value.Ts;
+                context.RegisterEventTimeTimer(value.Ts + 100);
+            }
+
+            public void ProcessElement2(in Visit value, ProcessContext<int> context, ref Collector<long> output)
+                => output.Collect(value.Ts - _last.Value);
+
+            public void OnTimer(long timestamp, ProcessContext<int> context, ref Collector<long> output)
+                => output.Collect(_last.Value);
+        }
+
+        [Job("joins")]
+        public static partial class JoinsJob
+        {
+            [Pipeline]
+            private static void Define(PipelineBuilder p, long count = 1000)
+            {
+                var visits = p.Source("visits", Sources.Generate<Visit, Visits>(count))
+                    .AssignTimestampsAndWatermarks(v => v.Ts, WatermarkStrategy.ForMonotonousTimestamps<Visit>())
+                    .KeyBy(v => v.User);
+                var clicks = p.Source("clicks", Sources.Generate<Click, Clicks>(count))
+                    .AssignTimestampsAndWatermarks(c => c.Ts, WatermarkStrategy.ForMonotonousTimestamps<Click>())
+                    .KeyBy(c => c.User);
+                clicks.Join(visits).Window(Windows.Tumbling(TimeSpan.FromSeconds(1))).Apply("window-join", new Pair()).Sink("a", Sinks.Discard<long>());
+                clicks.IntervalJoin(visits).Between(TimeSpan.FromMilliseconds(-50), TimeSpan.FromMilliseconds(50)).Process("interval-join", new Near()).Sink("b", Sinks.Discard<long>());
+                clicks.Connect(visits).Process("last-seen", new LastSeen()).Sink("c", Sinks.Discard<long>());
+            }
+        }
+        """);
+
+    [Fact]
     public void KeyedBroadcastProcess() => AssertBaseline(nameof(KeyedBroadcastProcess), """
         using Weir;
 

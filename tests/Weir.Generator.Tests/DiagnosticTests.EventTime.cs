@@ -115,4 +115,70 @@ public sealed partial class DiagnosticTests
             """;
         AssertOnly(source, "WEIR0403", ".SideOutputLateData(out late)");
     }
+
+    [Fact]
+    public void WEIR0404_WindowJoinWithSessionWindows()
+    {
+        string source = Usings + """
+            public readonly record struct Click(int User, long Ts);
+            public readonly record struct Visit(int User, long Ts);
+
+            public struct Pair : IJoinFunction<Click, Visit, string>
+            {
+                public string Join(in Click first, in Visit second) => first.User.ToString();
+            }
+
+            [Job("joins")]
+            public static partial class JoinsJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var visits = p.Source("visits", Sources.FromArray(new[] { new Visit(1, 1) }))
+                        .AssignTimestampsAndWatermarks(v => v.Ts, WatermarkStrategy.ForMonotonousTimestamps<Visit>())
+                        .KeyBy(v => v.User);
+                    p.Source("clicks", Sources.FromArray(new[] { new Click(1, 1) }))
+                        .AssignTimestampsAndWatermarks(c => c.Ts, WatermarkStrategy.ForMonotonousTimestamps<Click>())
+                        .KeyBy(c => c.User)
+                        .Join(visits)
+                        .Window(Windows.Session(System.TimeSpan.FromMinutes(5)))
+                        .Apply("pairs", new Pair())
+                        .Sink("out", Sinks.Discard<string>());
+                }
+            }
+            """;
+        AssertOnly(source, "WEIR0404", ".Apply(\"pairs\", new Pair())");
+    }
+
+    [Fact]
+    public void WEIR0401_IntervalJoinWithAnUntimedSide()
+    {
+        string source = Usings + """
+            public readonly record struct Click(int User, long Ts);
+            public readonly record struct Visit(int User, long Ts);
+
+            public struct Pair : IProcessJoinFunction<Click, Visit, string>
+            {
+                public void Process(in Click left, in Visit right, ref Collector<string> output) => output.Collect(left.User.ToString());
+            }
+
+            [Job("joins")]
+            public static partial class JoinsJob
+            {
+                [Pipeline]
+                private static void Define(PipelineBuilder p)
+                {
+                    var visits = p.Source("visits", Sources.FromArray(new[] { new Visit(1, 1) })).KeyBy(v => v.User);
+                    p.Source("clicks", Sources.FromArray(new[] { new Click(1, 1) }))
+                        .AssignTimestampsAndWatermarks(c => c.Ts, WatermarkStrategy.ForMonotonousTimestamps<Click>())
+                        .KeyBy(c => c.User)
+                        .IntervalJoin(visits)
+                        .Between(System.TimeSpan.FromSeconds(-5), System.TimeSpan.FromSeconds(5))
+                        .Process("pairs", new Pair())
+                        .Sink("out", Sinks.Discard<string>());
+                }
+            }
+            """;
+        AssertOnly(source, "WEIR0401", ".Process(\"pairs\", new Pair())");
+    }
 }

@@ -182,7 +182,10 @@ namespace Weir.Windowing
                 first = false;
                 _contents.Remove(old.End);
                 _starts!.Remove(old.End);
-                DeleteTimers(old);
+
+                // The merged session's timers stay: timers are per key and timestamp, not per window, so
+                // another live session of the key may share one (its end, or its cleanup time), and a
+                // timer with no window ending at its time fires nothing.
             }
 
             _function.Add(in value, ref contents, first);
@@ -265,15 +268,6 @@ namespace Weir.Windowing
             if (_allowedLateness > 0)
             {
                 _timers.RegisterEventTimeTimer(window.MaxTimestamp + _allowedLateness);
-            }
-        }
-
-        private void DeleteTimers(TimeWindow window)
-        {
-            _timers.DeleteEventTimeTimer(window.MaxTimestamp);
-            if (_allowedLateness > 0)
-            {
-                _timers.DeleteEventTimeTimer(window.MaxTimestamp + _allowedLateness);
             }
         }
 
