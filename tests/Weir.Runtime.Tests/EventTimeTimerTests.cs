@@ -51,10 +51,20 @@ public sealed class EventTimeTimerTests : IDisposable
         JobResult result = new LocalExecutor(logger).Execute(EventTimeTimersJob.CreatePlan(_output), Options(_root, _checkpoints, parallelism: 2, backend));
 
         Assert.True(result.Completed);
-        Assert.True(EventTimeFaults.Fired, "the injected failure did not fire");
+        Assert.True(EventTimeFaults.Fired, $"the injected failure did not fire ({EventTimeFaults.CompletedCheckpoints} checkpoints completed, {EventTimeFaults.RecordsPassed} records passed)");
         Assert.Single(logger.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("injected event-time failure", StringComparison.Ordinal) && l.Message.Contains("restarting", StringComparison.Ordinal));
         Assert.Contains(logger.Lines, l => l.Message.Contains("resumes from checkpoint", StringComparison.Ordinal));
 
+        TimerFired[] fired = AssertTimers(_output);
+
+        // Far timers registered before the failure point fired after the restore.
+        long firstFailureBucket = EventTimeInput.At(failAt).Ts / EventTimeInput.TimerBucketMs;
+        Assert.Contains(fired, f => f.Timestamp >= EventTimeInput.FarTimer(0) && f.Timestamp < EventTimeInput.FarTimer(firstFailureBucket) - 100);
+    }
+
+    /// <summary>Checks the committed timer output against the model; returns the fired timers.</summary>
+    internal static TimerFired[] AssertTimers(string output)
+    {
         // The model: per key, its events' buckets and timestamps.
         TimedEvent[] events = EventTimeInput.All().ToArray();
         var byKey = events.GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.ToArray());
@@ -86,7 +96,7 @@ public sealed class EventTimeTimerTests : IDisposable
         Assert.True(registeredTwice > 100, $"the model should register timers twice ({registeredTwice})");
 
         // Committed output, file by file (a file holds one subtask's records of one checkpoint, in order).
-        string[] files = Directory.GetFiles(_output).Where(f => !Path.GetFileName(f).StartsWith('.') && !Path.GetFileName(f).StartsWith('_')).ToArray();
+        string[] files = Directory.GetFiles(output).Where(f => !Path.GetFileName(f).StartsWith('.') && !Path.GetFileName(f).StartsWith('_')).ToArray();
         var fired = new List<TimerFired>();
         foreach (string file in files)
         {
@@ -106,10 +116,6 @@ public sealed class EventTimeTimerTests : IDisposable
         Assert.Empty(expected.Except(firedSet).Take(5));
         Assert.Empty(firedSet.Except(expected).Take(5));
 
-        // Far timers registered before the failure point fired after the restore.
-        long firstFailureBucket = events[failAt].Ts / EventTimeInput.TimerBucketMs;
-        Assert.Contains(fired, f => f.Timestamp >= EventTimeInput.FarTimer(0) && f.Timestamp < EventTimeInput.FarTimer(firstFailureBucket) - 100);
-
         foreach (TimerFired f in fired)
         {
             Assert.Equal(f.Key, f.StateOwner);
@@ -125,5 +131,7 @@ public sealed class EventTimeTimerTests : IDisposable
                 Assert.True(f.Count >= due && f.Count <= keyEvents.Length, $"{f}: the key's state should count at least the {due} events at or before the timer");
             }
         }
+
+        return fired.ToArray();
     }
 }
