@@ -397,3 +397,31 @@ public static partial class EventTimeAllowedLatenessJob
         late.Sink("late", Sinks.Collect(Late));
     }
 }
+
+/// <summary>
+/// Session windows (gap 300 ms) with an allowed lateness of 1 s: session A [10000, 10300) has its
+/// cleanup timer at 11299, the same millisecond as session B [11000, 11300)'s firing timer; a third
+/// record then extends A (merging it into [10000, 10550)) before either fires.
+/// </summary>
+[Job("event-time-session-lateness")]
+public static partial class EventTimeSessionLatenessJob
+{
+    public static readonly CollectedOutput<WindowSum> Sums = new();
+
+    public static readonly TimedEvent[] Input =
+    [
+        new(1, 1, 10_000),
+        new(1, 2, 11_000),
+        new(1, 4, 10_250),
+    ];
+
+    [Pipeline]
+    private static void Define(PipelineBuilder p) => p
+        .Source("events", Sources.FromArray(Input))
+        .AssignTimestampsAndWatermarks(e => e.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<TimedEvent>(TimeSpan.FromSeconds(30)))
+        .KeyBy(e => e.Key)
+        .Window(Windows.Session(TimeSpan.FromMilliseconds(300)))
+        .AllowedLateness(TimeSpan.FromSeconds(1))
+        .Aggregate("session-sums", new SumEvents(), new NameWindowSum())
+        .Sink("sums", Sinks.Collect(Sums));
+}

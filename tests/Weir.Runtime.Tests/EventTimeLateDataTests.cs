@@ -43,4 +43,17 @@ public sealed class EventTimeLateDataTests
             EventTimeAllowedLatenessJob.Sums.ToArray());
         Assert.Equal(new[] { new TimedEvent(1, 7, 60) }, EventTimeAllowedLatenessJob.Late.ToArray());
     }
+
+    [Fact]
+    public void Merging_a_session_does_not_cancel_another_sessions_timer_at_the_same_millisecond()
+    {
+        // Session A's cleanup timer (10299 + 1000) is session B's firing timer (11299). Merging A deletes
+        // A's timers; B must still fire.
+        JobResult result = new LocalExecutor().Execute(EventTimeSessionLatenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 1));
+
+        Assert.True(result.Completed);
+        Assert.Equal(
+            new[] { new WindowSum(1, 10_000, 10_550, 5, 2), new WindowSum(1, 11_000, 11_300, 2, 1) },
+            EventTimeSessionLatenessJob.Sums.ToArray().OrderBy(w => w.Start).ToArray());
+    }
 }
