@@ -37,7 +37,7 @@ public sealed class ClickCountsCrashTests : IDisposable
     public void ClickCounts_output_is_exactly_once_across_SIGKILLs(int parallelism)
     {
         string input = Path.Combine(_root, "clicks.jsonl");
-        List<Click> clicks = ClickCountsContractTests.Generate(count: 20_000, urls: 30, minutes: 90, seed: 77 + parallelism);
+        List<Click> clicks = ClickCountsContractTests.Generate(count: 36_000, urls: 30, minutes: 120, seed: 77 + parallelism);
         ClickCountsContractTests.WriteClicks(input, clicks);
         string output = Path.Combine(_root, "out");
         string dll = SampleProcess.Locate("ClickCounts");
@@ -58,8 +58,10 @@ public sealed class ClickCountsCrashTests : IDisposable
         int kills = 0;
         while (kills < Kills)
         {
+            // A run needs about 2 s (start-up, then a first checkpoint that includes warming up)
+            // before it commits anything: kills sooner than that would only repeat the same start.
             using SampleProcess job = SampleProcess.Start(dll, arguments);
-            if (job.Process.WaitForExit(random.Next(700, 2000)))
+            if (job.Process.WaitForExit(random.Next(1500, 3500)))
             {
                 // The input must last past every kill, or the test proves little.
                 Assert.Fail($"the run ended (exit code {job.Process.ExitCode}) before kill {kills + 1}: {job.StandardError}");
