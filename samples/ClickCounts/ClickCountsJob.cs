@@ -127,7 +127,7 @@ public readonly record struct Click(string Url, long Timestamp) : ISpanFormattab
     public string ToString(string? format, IFormatProvider? formatProvider) => ToString();
 
     public override string ToString()
-        => $"{{\"url\": \"{JsonEncodedText.Encode(Url).Value}\", \"ts\": {Timestamp}}}";
+        => $"{{\"url\": \"{JsonEncodedText.Encode(Url, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).Value}\", \"ts\": {Timestamp}}}";
 }
 
 /// <summary>Counts a window's clicks.</summary>
