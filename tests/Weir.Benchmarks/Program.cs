@@ -24,6 +24,8 @@ public static class Program
                     return KeyedCountBreakdown.Run(KeyedCountOptions.Parse(args.AsSpan(1)));
                 case "state-backends":
                     return StateBackends.StateBackendsBenchmark.Run(StateBackends.StateBackendsOptions.Parse(args.AsSpan(1)));
+                case "window-count":
+                    return WindowCount.WindowCountBenchmark.Run(WindowCount.WindowCountOptions.Parse(args.AsSpan(1)));
                 case "checkpoint-state":
                     return CheckpointState.CheckpointStateBenchmark.Run(CheckpointState.CheckpointStateOptions.Parse(args.AsSpan(1)));
                 default:
@@ -69,6 +71,12 @@ public static class Program
                             large state.
                               --keys K (1e6)  --checkpoints C (20)  --restore-keys R (8e6)
                               --value-bytes B (120)  --dir D (temp directory; deleted after the run)
+
+              window-count  Tumbling one-second event-time window count per key over generated value-type
+                            records with bounded disorder: hand-written loop (a Dictionary per open window)
+                            vs Weir at parallelism 1, in one process; both outputs checked against each other.
+                              --records N (1e7)  --keys K (1e4)  --repeat R (3)  --warmup W (min(N, 1e6))
+                              --events-per-ms E (100)  --disorder-ms D (50)  --bound-ms B (D)
 
             keyed-count options:
               --records N       Records per run (default 100000000).
