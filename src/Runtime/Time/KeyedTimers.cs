@@ -55,8 +55,8 @@ namespace Weir.Time
 
         private readonly KeyedStateTable<TKey> _table;
         private readonly MapState<long, byte> _timers;
-        private readonly PriorityQueue<(int KeyGroup, TKey Key), long> _eventTime = new();
-        private readonly PriorityQueue<(int KeyGroup, TKey Key), long> _processingTime = new();
+        private readonly TimerQueue<TKey> _eventTime = new();
+        private readonly TimerQueue<TKey> _processingTime = new();
         /// <summary>
         /// Creates the timers of the operator whose keyed state is <paramref name="table"/>; the queues are
         /// filled from the restored state once the subtask's state is restored.
@@ -94,7 +94,7 @@ namespace Weir.Time
         {
             get
             {
-                return _processingTime.TryPeek(out _, out long timestamp) ? timestamp : long.MaxValue;
+                return _processingTime.Earliest;
             }
         }
 
@@ -116,7 +116,7 @@ namespace Weir.Time
         /// <summary>Takes the earliest processing-time timer at or before <paramref name="now"/> (see <see cref="TryFireEventTime"/>).</summary>
         public bool TryFireProcessingTime(long now, out long timestamp) => TryFire(_processingTime, ProcessingTimeFlag, now, out timestamp);
 
-        private void Register(long timestamp, byte flag, PriorityQueue<(int KeyGroup, TKey Key), long> queue)
+        private void Register(long timestamp, byte flag, TimerQueue<TKey> queue)
         {
             ref byte domains = ref _timers.GetValueRefOrAddDefault(timestamp, out _);
             if ((domains & flag) != 0)
@@ -125,7 +125,7 @@ namespace Weir.Time
             }
 
             domains |= flag;
-            queue.Enqueue((_table.CurrentKeyGroup, _table.CurrentKey), timestamp);
+            queue.Enqueue(timestamp, _table.CurrentKeyGroup, _table.CurrentKey);
         }
 
         private void Delete(long timestamp, byte flag)
@@ -146,12 +146,11 @@ namespace Weir.Time
             }
         }
 
-        private bool TryFire(PriorityQueue<(int KeyGroup, TKey Key), long> queue, byte flag, long upTo, out long timestamp)
+        private bool TryFire(TimerQueue<TKey> queue, byte flag, long upTo, out long timestamp)
         {
-            while (queue.TryPeek(out (int KeyGroup, TKey Key) entry, out timestamp) && timestamp <= upTo)
+            while (queue.TryDequeue(upTo, out timestamp, out int keyGroup, out TKey key))
             {
-                queue.Dequeue();
-                _table.Select(entry.KeyGroup, in entry.Key);
+                _table.Select(keyGroup, in key);
                 if (_timers.TryGetValue(timestamp, out byte domains) && (domains & flag) != 0)
                 {
                     // Removed before the callback runs, so the callback may register the same timer again.
@@ -187,12 +186,12 @@ namespace Weir.Time
             {
                 if ((domains & EventTimeFlag) != 0)
                 {
-                    _eventTime.Enqueue((keyGroup, key), timestamp);
+                    _eventTime.Enqueue(timestamp, keyGroup, key);
                 }
 
                 if ((domains & ProcessingTimeFlag) != 0)
                 {
-                    _processingTime.Enqueue((keyGroup, key), timestamp);
+                    _processingTime.Enqueue(timestamp, keyGroup, key);
                 }
             }
         }
