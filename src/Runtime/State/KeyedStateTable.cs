@@ -145,6 +145,11 @@ namespace Weir.State
             where TAggregate : struct, IAggregateFunction<TIn, TAcc, TOut>
             => Declare(descriptor, () => new AggregatingState<TIn, TAcc, TOut, TAggregate>(this, descriptor, _capacity, aggregate, accumulatorSerializer));
 
+        /// <summary>Declares (or gets) the open windows of a non-merging window operator (checkpointed as a map of window end to contents).</summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public Windowing.WindowContentsState<TAcc> WindowContents<TAcc>(StateDescriptor descriptor, IStateSerializer<TAcc> serializer)
+            => Declare(descriptor, () => new Windowing.WindowContentsState<TAcc>(this, descriptor, _capacity, serializer));
+
         /// <summary>Gets a declared state by name, or null.</summary>
         public StateColumn? GetState(string name) => _byName.GetValueOrDefault(name);
 

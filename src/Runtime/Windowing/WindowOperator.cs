@@ -40,7 +40,9 @@ namespace Weir.Windowing
         private readonly long _allowedLateness;
         private readonly long _size;
         private readonly string _operatorId;
-        private readonly MapState<long, TAcc> _contents;
+        // Non-merging windows: a key's windows inline by slot. Merging (session) windows: maps.
+        private readonly WindowContentsState<TAcc>? _windows;
+        private readonly MapState<long, TAcc>? _sessions;
         private readonly MapState<long, long>? _starts;
         private readonly KeyedTimers<TKey> _timers;
         private readonly TimeWindow[] _assigned;
@@ -74,12 +76,14 @@ namespace Weir.Windowing
             _allowedLateness = allowedLateness;
             // A non-merging window's start is its end minus the size; merging windows keep their starts.
             _size = assigner.Size;
-            _contents = table.Map<long, TAcc>(
-                new StateDescriptor(ContentsStateName, KeyedStateKind.Map, $"MapState<long, {typeof(TAcc).Name}>"),
-                MemoryPackStateSerializer<long>.Instance,
-                contentsSerializer);
-            if (assigner.IsMerging)
+            var contentsDescriptor = new StateDescriptor(ContentsStateName, KeyedStateKind.Map, $"MapState<long, {typeof(TAcc).Name}>");
+            if (!assigner.IsMerging)
             {
+                _windows = table.WindowContents(contentsDescriptor, contentsSerializer);
+            }
+            else
+            {
+                _sessions = table.Map<long, TAcc>(contentsDescriptor, MemoryPackStateSerializer<long>.Instance, contentsSerializer);
                 _starts = table.Map<long, long>(
                     new StateDescriptor(StartsStateName, KeyedStateKind.Map, "MapState<long, long>"),
                     MemoryPackStateSerializer<long>.Instance,
@@ -110,7 +114,7 @@ namespace Weir.Windowing
                 ThrowNoTimestamp();
             }
 
-            if (_starts is not null)
+            if (_windows is null)
             {
                 return AddMerging(in value, timestamp);
             }
@@ -127,7 +131,7 @@ namespace Weir.Windowing
                 }
 
                 accepted = true;
-                ref TAcc contents = ref _contents.GetValueRefOrAddDefault(window.End, out bool exists);
+                ref TAcc contents = ref _windows.GetValueRefOrAddDefault(window.End, out bool exists);
                 _function.Add(in value, ref contents, !exists);
                 if (!exists)
                 {
@@ -177,10 +181,10 @@ namespace Weir.Windowing
             bool first = true;
             foreach (TimeWindow old in _merging)
             {
-                TAcc oldContents = _contents.Get(old.End);
+                TAcc oldContents = _sessions!.Get(old.End);
                 contents = first ? oldContents : _function.Merge(in contents, in oldContents);
                 first = false;
-                _contents.Remove(old.End);
+                _sessions.Remove(old.End);
                 _starts!.Remove(old.End);
 
                 // The merged session's timers stay: timers are per key and timestamp, not per window, so
@@ -189,7 +193,7 @@ namespace Weir.Windowing
             }
 
             _function.Add(in value, ref contents, first);
-            _contents.Put(merged.End, contents);
+            _sessions!.Put(merged.End, contents);
             _starts!.Put(merged.End, merged.Start);
             RegisterTimers(merged);
             if (merged.MaxTimestamp <= watermark)
@@ -236,21 +240,17 @@ namespace Weir.Windowing
                 if (_allowedLateness > 0)
                 {
                     // The cleanup timer of a window that fired earlier: its lateness is over.
-                    long expiredEnd = end - _allowedLateness;
-                    if (_contents.Remove(expiredEnd))
-                    {
-                        _starts?.Remove(expiredEnd);
-                    }
+                    RemoveWindow(end - _allowedLateness);
                 }
 
-                if (_contents.TryGetValue(end, out contents))
+                bool open = _windows is not null ? _windows.TryGetValue(end, out contents) : _sessions!.TryGetValue(end, out contents);
+                if (open)
                 {
                     long start = _starts is null ? end - _size : _starts.Get(end);
                     window = new TimeWindow(start, end);
                     if (_allowedLateness == 0)
                     {
-                        _contents.Remove(end);
-                        _starts?.Remove(end);
+                        RemoveWindow(end);
                     }
 
                     return true;
@@ -260,6 +260,18 @@ namespace Weir.Windowing
             window = default;
             contents = default!;
             return false;
+        }
+
+        private void RemoveWindow(long end)
+        {
+            if (_windows is not null)
+            {
+                _windows.Remove(end);
+            }
+            else if (_sessions!.Remove(end))
+            {
+                _starts!.Remove(end);
+            }
         }
 
         private void RegisterTimers(TimeWindow window)
