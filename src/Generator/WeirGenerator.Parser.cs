@@ -582,7 +582,12 @@ namespace Weir.Generator
                 AddStateSchema(op, "__window-starts", "Map", invocation, int64, int64);
             }
 
-            AddTimerSchema(op, invocation);
+            if (windowed.AssignerType == SessionAssignerType || windowed.Lateness is not null)
+            {
+                // Windows without lateness that do not merge derive their timers from their contents.
+                AddTimerSchema(op, invocation);
+            }
+
             OperatorDraft draft = _operators[op];
             draft.Window = new WindowModel(
                 windowed.AssignerType, windowed.AssignerExpression, windowed.Lateness, function, TypeName(contents), windowed.LateLocal is not null,

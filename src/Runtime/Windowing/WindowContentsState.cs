@@ -152,6 +152,30 @@ namespace Weir.Windowing
             return removed;
         }
 
+        /// <summary>The ends of the current key's open windows.</summary>
+        public IEnumerable<long> Ends()
+        {
+            int slot = Store.CurrentSlot;
+            Cells cells = _cells[slot];
+            if (cells.Has0)
+            {
+                yield return cells.End0;
+            }
+
+            if (cells.Has1)
+            {
+                yield return cells.End1;
+            }
+
+            if (_overflow[slot] is { Count: > 0 } overflow)
+            {
+                foreach (long end in overflow.Keys)
+                {
+                    yield return end;
+                }
+            }
+        }
+
         private int CountOf(int slot)
         {
             ref Cells cells = ref _cells[slot];

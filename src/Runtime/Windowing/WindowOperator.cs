@@ -44,7 +44,15 @@ namespace Weir.Windowing
         private readonly WindowContentsState<TAcc>? _windows;
         private readonly MapState<long, TAcc>? _sessions;
         private readonly MapState<long, long>? _starts;
-        private readonly KeyedTimers<TKey> _timers;
+
+        // The timers that fire windows. Windows without allowed lateness that do not merge derive them
+        // from their contents (every open window is due at its last millisecond, and a fired window is
+        // gone), so they keep only the in-memory queue and rebuild it after a restore; the others keep
+        // keyed timers in state, because a window kept for its lateness has fired already and must not
+        // fire again after a restore.
+        private readonly KeyedTimers<TKey>? _timers;
+        private readonly TimerQueue<TKey>? _derivedTimers;
+        private long _watermark = Watermarks.NoTimestamp;
         private readonly TimeWindow[] _assigned;
         private readonly List<(TimeWindow Window, TAcc Contents)> _ready = new();
         private readonly List<TimeWindow> _merging = new();
@@ -90,12 +98,21 @@ namespace Weir.Windowing
                     MemoryPackStateSerializer<long>.Instance);
             }
 
-            _timers = new KeyedTimers<TKey>(table, context);
+            if (assigner.IsMerging || allowedLateness > 0)
+            {
+                _timers = new KeyedTimers<TKey>(table, context);
+            }
+            else
+            {
+                _derivedTimers = new TimerQueue<TKey>();
+                context.AfterRestore(RebuildDerivedTimers);
+            }
+
             _assigned = new TimeWindow[Math.Max(1, assigner.MaxWindowsPerRecord)];
         }
 
         /// <summary>The operator's event time: the last watermark it received.</summary>
-        public long CurrentWatermark => _timers.CurrentWatermark;
+        public long CurrentWatermark => _watermark;
 
         /// <summary>The user's function, held by the contents struct.</summary>
         public ref TContents Contents => ref _function;
@@ -121,7 +138,7 @@ namespace Weir.Windowing
 
             int count = _assigner.AssignWindows(timestamp, _assigned);
             bool accepted = false;
-            long watermark = _timers.CurrentWatermark;
+            long watermark = _watermark;
             for (int i = 0; i < count; i++)
             {
                 TimeWindow window = _assigned[i];
@@ -152,7 +169,7 @@ namespace Weir.Windowing
         {
             _assigner.AssignWindows(timestamp, _assigned);
             TimeWindow merged = _assigned[0];
-            long watermark = _timers.CurrentWatermark;
+            long watermark = _watermark;
 
             // Every session of the key that the new one overlaps, transitively (a record can bridge two).
             _merging.Clear();
@@ -225,7 +242,14 @@ namespace Weir.Windowing
         }
 
         /// <summary>Event time advanced; call <see cref="TryFire"/> until it returns false.</summary>
-        public void AdvanceWatermark(long watermark) => _timers.AdvanceWatermark(watermark);
+        public void AdvanceWatermark(long watermark)
+        {
+            if (watermark > _watermark)
+            {
+                _watermark = watermark;
+                _timers?.AdvanceWatermark(watermark);
+            }
+        }
 
         /// <summary>
         /// Takes the next window whose end the watermark has passed: its key is current in the table
@@ -234,7 +258,7 @@ namespace Weir.Windowing
         /// </summary>
         public bool TryFire(out TimeWindow window, out TAcc contents)
         {
-            while (_timers.TryFireEventTime(out long timestamp))
+            while (NextDueTimer(out long timestamp))
             {
                 long end = timestamp + 1;
                 if (_allowedLateness > 0)
@@ -274,12 +298,55 @@ namespace Weir.Windowing
             }
         }
 
+        /// <summary>The next timer the watermark has passed, its key current.</summary>
+        private bool NextDueTimer(out long timestamp)
+        {
+            if (_timers is not null)
+            {
+                return _timers.TryFireEventTime(out timestamp);
+            }
+
+            if (_derivedTimers!.TryDequeue(_watermark, out timestamp, out int keyGroup, out TKey key))
+            {
+                _table.Select(keyGroup, in key);
+                return true;
+            }
+
+            return false;
+        }
+
         private void RegisterTimers(TimeWindow window)
         {
-            _timers.RegisterEventTimeTimer(window.MaxTimestamp);
+            if (_derivedTimers is not null)
+            {
+                // Called once per window, when it opens: no duplicates to guard against.
+                _derivedTimers.Enqueue(window.MaxTimestamp, _table.CurrentKeyGroup, _table.CurrentKey);
+                return;
+            }
+
+            _timers!.RegisterEventTimeTimer(window.MaxTimestamp);
             if (_allowedLateness > 0)
             {
                 _timers.RegisterEventTimeTimer(window.MaxTimestamp + _allowedLateness);
+            }
+        }
+
+        /// <summary>After a restore: every open window is due at its last millisecond.</summary>
+        private void RebuildDerivedTimers()
+        {
+            _derivedTimers!.Clear();
+            var due = new List<(long Timestamp, int KeyGroup, TKey Key)>();
+            _table.ForEachKey(_table.KeyGroups, (keyGroup, key) =>
+            {
+                foreach (long end in _windows!.Ends())
+                {
+                    due.Add((end - 1, keyGroup, key));
+                }
+            });
+
+            foreach ((long timestamp, int keyGroup, TKey key) in due)
+            {
+                _derivedTimers.Enqueue(timestamp, keyGroup, key);
             }
         }
 
