@@ -367,6 +367,7 @@ namespace Weir.Generator
                     yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
                     break;
                 case OperatorKind.KeyedProcess:
+                case OperatorKind.KeyedCoProcess:
                     yield return $"private {op.ValueType} _function{i};";
                     yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
                     yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
@@ -379,17 +380,6 @@ namespace Weir.Generator
                     break;
                 case OperatorKind.Timestamps:
                     yield return $"private readonly {Rt}.WatermarkAssigner<{op.InType}, {op.WatermarkGeneratorType}> _watermarks{i};";
-                    break;
-                case OperatorKind.KeyedCoProcess:
-                    yield return $"private {op.ValueType} _function{i};";
-                    yield return $"private readonly {Rt}.State.KeyedStateTable<{op.KeyType}> _state{i};";
-                    yield return $"private readonly {Rt}.ProcessContext<{op.KeyType}> _processContext{i};";
-                    yield return $"private readonly {Rt}.CollectorBuffer<{op.OutType}> _overflow{i};";
-                    if (op.HasTimers)
-                    {
-                        yield return $"private readonly {Rt}.Time.KeyedTimers<{op.KeyType}> _timers{i};";
-                    }
-
                     break;
                 case OperatorKind.WindowJoin:
                 case OperatorKind.IntervalJoin:
@@ -459,6 +449,7 @@ namespace Weir.Generator
                         w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
                         break;
                     case OperatorKind.KeyedProcess:
+                    case OperatorKind.KeyedCoProcess:
                         w.WriteLine($"_function{i} = {ValueName(op)};");
                         w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
                         if (op.HasTimers)
@@ -505,26 +496,6 @@ namespace Weir.Generator
                         break;
                     case OperatorKind.Timestamps:
                         w.WriteLine($"_watermarks{i} = {ValueName(op)}.CreateAssigner();");
-                        break;
-                    case OperatorKind.KeyedCoProcess:
-                        w.WriteLine($"_function{i} = {ValueName(op)};");
-                        w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
-                        if (op.HasTimers)
-                        {
-                            w.WriteLine($"_timers{i} = new {Rt}.Time.KeyedTimers<{op.KeyType}>(_state{i}, context);");
-                            w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>(_timers{i}, context.Clock);");
-                        }
-                        else
-                        {
-                            w.WriteLine($"_processContext{i} = new {Rt}.ProcessContext<{op.KeyType}>();");
-                        }
-
-                        w.WriteLine($"_overflow{i} = new {Rt}.CollectorBuffer<{op.OutType}>();");
-                        foreach (StateFieldModel state in op.States)
-                        {
-                            w.WriteLine($"{StateAccessorName(op, state)}(ref _function{i}) = {DeclareState(i, state)};");
-                        }
-
                         break;
                     case OperatorKind.WindowJoin:
                     case OperatorKind.IntervalJoin:

@@ -62,7 +62,7 @@ public sealed class CrashRecoveryTests : IDisposable
         int finishedEarly = 0;
         while (kills < Kills)
         {
-            using WordCountProcess job = WordCountProcess.Start(arguments);
+            using SampleProcess job = SampleProcess.Start(SampleProcess.WordCount, arguments);
             int delay = random.Next(600, 1800);
             if (job.Process.WaitForExit(delay))
             {
@@ -83,7 +83,7 @@ public sealed class CrashRecoveryTests : IDisposable
         Assert.Equal(Kills, kills);
 
         // The last run goes to the end with the same command.
-        using (WordCountProcess last = WordCountProcess.Start(arguments))
+        using (SampleProcess last = SampleProcess.Start(SampleProcess.WordCount, arguments))
         {
             Assert.True(last.Process.WaitForExit(TimeSpan.FromMinutes(3)), "the last run did not finish");
             last.Process.WaitForExit();
@@ -95,7 +95,7 @@ public sealed class CrashRecoveryTests : IDisposable
         Assert.DoesNotContain(Directory.GetFiles(output), f => Path.GetFileName(f).StartsWith('.'));
     }
 
-    private void Log(WordCountProcess run)
+    private void Log(SampleProcess run)
     {
         if (run.StandardError is { Length: > 0 } errors)
         {

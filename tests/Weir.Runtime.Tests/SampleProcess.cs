@@ -7,23 +7,29 @@ using System.Text;
 namespace Weir.Runtime.Tests;
 
 /// <summary>
-/// A sample's built binary run as a real process with <c>dotnet &lt;dll&gt;</c>, its standard output
-/// and error captured: the same as <see cref="WordCountProcess"/>, for any sample.
+/// A sample's built binary run as a real process (a dll with <c>dotnet &lt;dll&gt;</c>, or an
+/// executable such as the WordCount binary copied next to the tests), its standard output and error
+/// captured, for tests that kill it, restart it or drive it through its command line.
 /// </summary>
 internal sealed class SampleProcess : IDisposable
 {
     private readonly StringBuilder _output = new();
     private readonly StringBuilder _error = new();
 
-    private SampleProcess(string dll, IEnumerable<string> arguments)
+    private SampleProcess(string program, IEnumerable<string> arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        bool viaDotnet = program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(viaDotnet ? "dotnet" : program)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(dll);
+        if (viaDotnet)
+        {
+            start.ArgumentList.Add(program);
+        }
+
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -61,7 +67,11 @@ internal sealed class SampleProcess : IDisposable
         return Path.Combine(AppContext.BaseDirectory, sample + ".dll");
     }
 
-    public static SampleProcess Start(string dll, IEnumerable<string> arguments) => new(dll, arguments);
+    /// <summary>The WordCount sample's executable, copied next to the tests by its project reference.</summary>
+    public static string WordCount => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "WordCount.exe" : "WordCount");
+
+    /// <summary>Starts <paramref name="program"/> (a dll or an executable) with <paramref name="arguments"/>.</summary>
+    public static SampleProcess Start(string program, IEnumerable<string> arguments) => new(program, arguments);
 
     public void Dispose() => Process.Dispose();
 

@@ -32,7 +32,7 @@ public sealed class SavepointCommandLineTests : IDisposable
         string checkpoints = Path.Combine(_root, "chk");
         string[] run = ["run", "--input", input, "--output", output, "--checkpoint-dir", checkpoints, "--checkpoint-interval", "100ms", "--log-level", "Warning"];
 
-        using (WordCountProcess job = WordCountProcess.Start([.. run, "--parallelism", "2", "--rate", "500"]))
+        using (SampleProcess job = SampleProcess.Start(SampleProcess.WordCount, [.. run, "--parallelism", "2", "--rate", "500"]))
         {
             WaitForCheckpoint(checkpoints);
 
@@ -55,7 +55,7 @@ public sealed class SavepointCommandLineTests : IDisposable
             Assert.Equal(1, code);
             Assert.Contains("No job 'word-count' is running on checkpoint directory", stderr, StringComparison.Ordinal);
 
-            using WordCountProcess resumed = WordCountProcess.Start([.. run, "--parallelism", "3", "--from-savepoint", stopped]);
+            using SampleProcess resumed = SampleProcess.Start(SampleProcess.WordCount, [.. run, "--parallelism", "3", "--from-savepoint", stopped]);
             Assert.True(resumed.Process.WaitForExit(TimeSpan.FromMinutes(2)), "the resumed run did not finish");
             Assert.Equal(0, resumed.Process.ExitCode);
         }
@@ -78,7 +78,7 @@ public sealed class SavepointCommandLineTests : IDisposable
 
     private (int Code, string Stdout, string Stderr) RunToEnd(string[] arguments)
     {
-        using WordCountProcess run = WordCountProcess.Start(arguments);
+        using SampleProcess run = SampleProcess.Start(SampleProcess.WordCount, arguments);
         Assert.True(run.Process.WaitForExit(TimeSpan.FromMinutes(1)), string.Join(' ', arguments) + " did not end");
         run.Process.WaitForExit();
         return (run.Process.ExitCode, run.StandardOutput, run.StandardError);
