@@ -7,6 +7,24 @@ using Weir.Time;
 
 namespace Weir.Windowing
 {
+    /// <summary>The keyed state both join operators keep each input's records in: timestamp or window end → records.</summary>
+    internal static class JoinSides
+    {
+        public const string FirstStateName = "__join-first";
+
+        public const string SecondStateName = "__join-second";
+
+        public static MapState<long, List<T>> Declare<TKey, T>(KeyedStateTable<TKey> table, string name)
+            where TKey : notnull
+            => table.Map<long, List<T>>(
+                new StateDescriptor(name, KeyedStateKind.Map, $"MapState<long, List<{typeof(T).Name}>>"),
+                MemoryPackStateSerializer<long>.Instance,
+                MemoryPackStateSerializer<List<T>>.Instance);
+
+        public static InvalidOperationException NoTimestamp(string kind, string operatorId) => new(
+            $"{kind} '{operatorId}' received a record without an event-time timestamp; assign timestamps and watermarks on both inputs.");
+    }
+
     /// <summary>
     /// The state of a keyed window join on one subtask (Flink's window join): each window keeps the
     /// records of both inputs for a key; when the watermark passes the window's end every pair is joined
@@ -36,14 +54,8 @@ namespace Weir.Windowing
 
             _operatorId = operatorId;
             _assigner = assigner;
-            _first = table.Map<long, List<TIn1>>(
-                new StateDescriptor("__join-first", KeyedStateKind.Map, $"MapState<long, List<{typeof(TIn1).Name}>>"),
-                MemoryPackStateSerializer<long>.Instance,
-                MemoryPackStateSerializer<List<TIn1>>.Instance);
-            _second = table.Map<long, List<TIn2>>(
-                new StateDescriptor("__join-second", KeyedStateKind.Map, $"MapState<long, List<{typeof(TIn2).Name}>>"),
-                MemoryPackStateSerializer<long>.Instance,
-                MemoryPackStateSerializer<List<TIn2>>.Instance);
+            _first = JoinSides.Declare<TKey, TIn1>(table, JoinSides.FirstStateName);
+            _second = JoinSides.Declare<TKey, TIn2>(table, JoinSides.SecondStateName);
             _timers = new KeyedTimers<TKey>(table, context);
             _assigned = new TimeWindow[Math.Max(1, assigner.MaxWindowsPerRecord)];
         }
@@ -58,7 +70,7 @@ namespace Weir.Windowing
         {
             if (timestamp == Watermarks.NoTimestamp)
             {
-                throw new InvalidOperationException($"Window join '{_operatorId}' received a record without an event-time timestamp; assign timestamps and watermarks on both inputs.");
+                throw JoinSides.NoTimestamp("Window join", _operatorId);
             }
 
             int count = _assigner.AssignWindows(timestamp, _assigned);
@@ -154,14 +166,8 @@ namespace Weir.Windowing
             _operatorId = operatorId;
             _lower = lowerBound;
             _upper = upperBound;
-            _first = table.Map<long, List<TIn1>>(
-                new StateDescriptor("__join-first", KeyedStateKind.Map, $"MapState<long, List<{typeof(TIn1).Name}>>"),
-                MemoryPackStateSerializer<long>.Instance,
-                MemoryPackStateSerializer<List<TIn1>>.Instance);
-            _second = table.Map<long, List<TIn2>>(
-                new StateDescriptor("__join-second", KeyedStateKind.Map, $"MapState<long, List<{typeof(TIn2).Name}>>"),
-                MemoryPackStateSerializer<long>.Instance,
-                MemoryPackStateSerializer<List<TIn2>>.Instance);
+            _first = JoinSides.Declare<TKey, TIn1>(table, JoinSides.FirstStateName);
+            _second = JoinSides.Declare<TKey, TIn2>(table, JoinSides.SecondStateName);
             _timers = new KeyedTimers<TKey>(table, context);
         }
 
@@ -234,7 +240,7 @@ namespace Weir.Windowing
         {
             if (timestamp == Watermarks.NoTimestamp)
             {
-                throw new InvalidOperationException($"Interval join '{_operatorId}' received a record without an event-time timestamp; assign timestamps and watermarks on both inputs.");
+                throw JoinSides.NoTimestamp("Interval join", _operatorId);
             }
 
             return _timers.CurrentWatermark != Watermarks.NoTimestamp && timestamp < _timers.CurrentWatermark;

@@ -237,17 +237,17 @@ namespace Weir.Windowing
         internal override void ReadSlot(int slot, ref SlotReader reader)
         {
             int count = reader.ReadCount(2 * sizeof(int));
-            var seen = new HashSet<long>();
             for (int i = 0; i < count; i++)
             {
                 long end = reader.ReadFramed(MemoryPackStateSerializer<long>.Instance);
                 TAcc contents = reader.ReadFramed(_serializer);
-                if (!seen.Add(end))
+                ref Cells cells = ref _cells[slot];
+                if ((cells.Has0 && cells.End0 == end) || (cells.Has1 && cells.End1 == end) || (_overflow[slot]?.ContainsKey(end) ?? false))
                 {
+                    // Checked against what was read so far: no set allocated per restored key.
                     throw reader.Fail($"the window ending at {end} appears twice");
                 }
 
-                ref Cells cells = ref _cells[slot];
                 if (!cells.Has0)
                 {
                     cells = cells with { Has0 = true, End0 = end, Contents0 = contents };

@@ -201,8 +201,7 @@ namespace Weir.Windowing
                 TAcc oldContents = _sessions!.Get(old.End);
                 contents = first ? oldContents : _function.Merge(in contents, in oldContents);
                 first = false;
-                _sessions.Remove(old.End);
-                _starts!.Remove(old.End);
+                RemoveWindow(old.End);
 
                 // The merged session's timers stay: timers are per key and timestamp, not per window, so
                 // another live session of the key may share one (its end, or its cleanup time), and a
