@@ -67,6 +67,13 @@ public static class EventTimeInput
     public const long WatermarkDelayMs = 100;
     public const long TimerBucketMs = 100;
 
+    /// <summary>
+    /// The windowed jobs' watermarks: periodic, and also every 100 ms of event time as the data
+    /// advances, so windows fire during the input however fast or slow the machine runs it.
+    /// </summary>
+    public static WatermarkStrategy<TimedEvent, BoundedOutOfOrdernessWatermarks<TimedEvent>> Watermarks
+        => WatermarkStrategy.ForBoundedOutOfOrderness<TimedEvent>(TimeSpan.FromMilliseconds(WatermarkDelayMs), TimeSpan.FromMilliseconds(100));
+
     public static TimedEvent At(long i)
     {
         ulong x = (ulong)(i + 1) * 0x9E3779B97F4A7C15UL;
@@ -109,6 +116,8 @@ public static class EventTimeFaults
     private static long s_failAt = long.MaxValue;
     private static int s_fired;
     private static long s_completed;
+    private static long s_windows;
+    private static long s_windowsBeforeFailure = -1;
 
     public static bool Fired => Volatile.Read(ref s_fired) == 1;
 
@@ -117,12 +126,17 @@ public static class EventTimeFaults
     /// <summary>Records passed since <see cref="Arm"/>, over all attempts and subtasks.</summary>
     public static long RecordsPassed => Interlocked.Read(ref s_records);
 
+    /// <summary>Window results that reached the sink before the injected failure fired (-1 if it did not fire).</summary>
+    public static long WindowsBeforeFailure => Interlocked.Read(ref s_windowsBeforeFailure);
+
     /// <summary>Arms the failure at the <paramref name="record"/>-th record from now (over all attempts and subtasks).</summary>
     public static void Arm(long record)
     {
         Interlocked.Exchange(ref s_records, 0);
         Interlocked.Exchange(ref s_completed, 0);
         Interlocked.Exchange(ref s_fired, 0);
+        Interlocked.Exchange(ref s_windows, 0);
+        Interlocked.Exchange(ref s_windowsBeforeFailure, -1);
         Interlocked.Exchange(ref s_failAt, record);
     }
 
@@ -144,11 +158,19 @@ public static class EventTimeFaults
             }
             else if (Interlocked.CompareExchange(ref s_fired, 1, 0) == 0)
             {
+                Interlocked.Exchange(ref s_windowsBeforeFailure, Interlocked.Read(ref s_windows));
                 throw new InvalidOperationException($"injected event-time failure at record {e.Value}");
             }
         }
 
         return e;
+    }
+
+    /// <summary>Counts a window result on its way to the sink.</summary>
+    public static WindowSum Emitted(WindowSum window)
+    {
+        Interlocked.Increment(ref s_windows);
+        return window;
     }
 
     /// <summary>Counts completed checkpoints (metadata durable) without failing any.</summary>
@@ -219,10 +241,11 @@ public static partial class EventTimeTumblingSumsJob
     private static void Define(PipelineBuilder p, string output) => p
         .Source("events", Sources.Generate<TimedEvent, TimedEventGenerator>(EventTimeInput.Records))
         .Map(EventTimeFaults.Pass)
-        .AssignTimestampsAndWatermarks(e => e.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<TimedEvent>(TimeSpan.FromMilliseconds(EventTimeInput.WatermarkDelayMs)))
+        .AssignTimestampsAndWatermarks(e => e.Ts, EventTimeInput.Watermarks)
         .KeyBy(e => e.Key)
         .Window(Windows.Tumbling(TimeSpan.FromMilliseconds(SizeMs)))
         .Aggregate("tumbling-sums", new SumEvents(), new NameWindowSum())
+        .Map(EventTimeFaults.Emitted)
         .Sink("sums", Sinks.TextFiles<WindowSum>(output));
 }
 
@@ -236,10 +259,11 @@ public static partial class EventTimeSlidingSumsJob
     private static void Define(PipelineBuilder p, string output) => p
         .Source("events", Sources.Generate<TimedEvent, TimedEventGenerator>(EventTimeInput.Records))
         .Map(EventTimeFaults.Pass)
-        .AssignTimestampsAndWatermarks(e => e.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<TimedEvent>(TimeSpan.FromMilliseconds(EventTimeInput.WatermarkDelayMs)))
+        .AssignTimestampsAndWatermarks(e => e.Ts, EventTimeInput.Watermarks)
         .KeyBy(e => e.Key)
         .Window(Windows.Sliding(TimeSpan.FromMilliseconds(SizeMs), TimeSpan.FromMilliseconds(SlideMs)))
         .Process("sliding-sums", new SumWindowEvents())
+        .Map(EventTimeFaults.Emitted)
         .Sink("sums", Sinks.TextFiles<WindowSum>(output));
 }
 
@@ -252,10 +276,11 @@ public static partial class EventTimeSessionSumsJob
     private static void Define(PipelineBuilder p, string output) => p
         .Source("events", Sources.Generate<TimedEvent, TimedEventGenerator>(EventTimeInput.Records))
         .Map(EventTimeFaults.Pass)
-        .AssignTimestampsAndWatermarks(e => e.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<TimedEvent>(TimeSpan.FromMilliseconds(EventTimeInput.WatermarkDelayMs)))
+        .AssignTimestampsAndWatermarks(e => e.Ts, EventTimeInput.Watermarks)
         .KeyBy(e => e.Key)
         .Window(Windows.Session(TimeSpan.FromMilliseconds(GapMs)))
         .Aggregate("session-sums", new SumEvents(), new NameWindowSum())
+        .Map(EventTimeFaults.Emitted)
         .Sink("sums", Sinks.TextFiles<WindowSum>(output));
 }
 
