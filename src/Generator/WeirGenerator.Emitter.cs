@@ -495,7 +495,7 @@ namespace Weir.Generator
                         w.WriteLine($"_sink{i} = {ValueName(op)}.CreateWriter(context.SinkContext({id}));");
                         break;
                     case OperatorKind.Timestamps:
-                        w.WriteLine($"_watermarks{i} = {ValueName(op)}.CreateAssigner();");
+                        w.WriteLine($"_watermarks{i} = {ValueName(op)}.CreateAssigner(context.SourceSplits);");
                         break;
                     case OperatorKind.WindowJoin:
                     case OperatorKind.IntervalJoin:

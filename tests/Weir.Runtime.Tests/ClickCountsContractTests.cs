@@ -42,6 +42,35 @@ public sealed class ClickCountsContractTests : IDisposable
         Assert.Empty(LateLines(output));
     }
 
+    /// <summary>
+    /// Watermarks per split: three files (say, one per web server) cover the same 40 minutes and are
+    /// read one after another. The first file's clicks must not advance event time past the
+    /// others': each file is its own timeline, so none of their clicks is late.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Files_covering_the_same_minutes_are_each_counted_on_time(int parallelism)
+    {
+        string input = Path.Combine(_root, "servers");
+        Directory.CreateDirectory(input);
+        var all = new List<Click>();
+        for (int server = 0; server < 3; server++)
+        {
+            List<Click> clicks = Generate(count: 3000, urls: 20, minutes: 40, seed: 100 + server);
+            WriteClicks(Path.Combine(input, $"server-{server}.jsonl"), clicks);
+            all.AddRange(clicks);
+        }
+
+        string output = Path.Combine(_root, $"out-{parallelism}");
+
+        JobResult result = new LocalExecutor().Execute(ClickCountsJob.CreatePlan(input, output), new ExecutionOptions(Parallelism: parallelism));
+
+        Assert.True(result.Completed);
+        Assert.Empty(LateLines(output));
+        AssertCounts(ExpectedLines(all), output);
+    }
+
     [Fact]
     public void Clicks_minutes_behind_go_to_the_late_output_and_are_not_counted()
     {

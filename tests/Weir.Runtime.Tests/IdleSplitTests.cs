@@ -50,53 +50,117 @@ public static class IdleSplit
     public static Tick Active(int i) => new("k" + (i % 3), i * 100L);
 }
 
-/// <summary>Two splits: subtask 0 emits a few records then stays silent until released; subtask 1 keeps emitting.</summary>
-public sealed class IdleSplitSource : ISource<Tick, IdleSplitReader>
+/// <summary>
+/// Two splits: the silent one emits a few records then stays silent until released; the active one
+/// keeps emitting. Either each split is a subtask (parallelism 2), or one reader reads both splits
+/// interleaved and reports them (parallelism 1), so event time keeps a watermark per split.
+/// </summary>
+public sealed class IdleSplitSource(bool oneReader = false) : ISource<Tick, IdleSplitReader>
 {
     public bool IsBounded => true;
 
     public IdleSplitReader CreateReader(SourceContext context)
     {
-        if (context.Parallelism != 2)
+        if (context.Parallelism != (oneReader ? 1 : 2))
         {
-            throw new InvalidOperationException("The idle-split source runs at parallelism 2.");
+            throw new InvalidOperationException($"The idle-split source runs at parallelism {(oneReader ? 1 : 2)}.");
         }
 
-        return new IdleSplitReader(context.SubtaskIndex);
+        return oneReader ? new IdleSplitReader(context.Splits) : new IdleSplitReader(context.SubtaskIndex);
     }
 }
 
 public sealed class IdleSplitReader : ISourceReader<Tick>
 {
-    private readonly int _subtask;
+    private readonly bool _readsSilent;
+    private readonly bool _readsActive;
+    private readonly SourceSplits? _splits;
+    private readonly int _silentSplit;
+    private readonly int _activeSplit;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private bool _emittedSilentRecords;
+    private bool _activeEnded;
     private int _next;
 
-    public IdleSplitReader(int subtask) => _subtask = subtask;
+    /// <summary>The reader of one split: subtask 0 reads the silent split, subtask 1 the active one.</summary>
+    public IdleSplitReader(int subtask)
+    {
+        _readsSilent = subtask == 0;
+        _readsActive = subtask == 1;
+    }
+
+    /// <summary>One reader of both splits, interleaving them and reporting which one each batch is from.</summary>
+    public IdleSplitReader(SourceSplits splits)
+    {
+        _readsSilent = _readsActive = true;
+        _splits = splits;
+        _silentSplit = splits.Register("silent");
+        _activeSplit = splits.Register("active");
+    }
 
     public int Read(Span<Tick> buffer)
     {
-        if (_subtask == 0)
+        if (_readsSilent && !_emittedSilentRecords)
         {
-            if (!_emittedSilentRecords)
+            _emittedSilentRecords = true;
+            _splits?.Enter(_silentSplit);
+            IdleSplit.SilentRecords.CopyTo(buffer);
+            return IdleSplit.SilentRecords.Length;
+        }
+
+        if (_readsActive && !_activeEnded)
+        {
+            int count = ReadActive(buffer);
+            if (count > 0)
             {
-                _emittedSilentRecords = true;
-                IdleSplit.SilentRecords.CopyTo(buffer);
-                return IdleSplit.SilentRecords.Length;
+                _splits?.Enter(_activeSplit);
+                return count;
             }
 
-            // Silent: no records while blocked on the test's event, then the end.
-            if (!IdleSplit.Release.Wait(5))
+            if (count < 0)
             {
-                Interlocked.Increment(ref IdleSplit.SilentPolls);
+                _activeEnded = true;
+                _splits?.Finish(_activeSplit);
+            }
+            else
+            {
+                if (_readsSilent)
+                {
+                    // Neither split has records now; the silent one was asked too.
+                    Interlocked.Increment(ref IdleSplit.SilentPolls);
+                }
+
                 return 0;
             }
+        }
 
-            IdleSplit.SilentEnded = true;
+        if (!_readsSilent)
+        {
             return -1;
         }
 
+        // Silent: no records while blocked on the test's event, then the end.
+        if (!IdleSplit.Release.Wait(5))
+        {
+            Interlocked.Increment(ref IdleSplit.SilentPolls);
+            return 0;
+        }
+
+        if (_readsActive && !_activeEnded)
+        {
+            return 0;
+        }
+
+        IdleSplit.SilentEnded = true;
+        return -1;
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private int ReadActive(Span<Tick> buffer)
+    {
         if (_next >= IdleSplit.ActiveRecords)
         {
             return -1;
@@ -118,10 +182,6 @@ public sealed class IdleSplitReader : ISourceReader<Tick>
         _next += count;
         Interlocked.Exchange(ref IdleSplit.ActiveEmitted, _next);
         return count;
-    }
-
-    public void Dispose()
-    {
     }
 }
 
@@ -195,23 +255,56 @@ public static partial class IdleSplitWithoutIdlenessJob
         .Sink("results", new WindowResultSink());
 }
 
+/// <summary>The idle-split job with both splits read by one reader (watermarks per split), with idleness.</summary>
+[Job("idle-split-one-reader-with-idleness")]
+public static partial class IdleSplitOneReaderWithIdlenessJob
+{
+    [Pipeline]
+    private static void Define(PipelineBuilder p) => p
+        .Source("ticks", new IdleSplitSource(oneReader: true))
+        .AssignTimestampsAndWatermarks(t => t.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<Tick>(TimeSpan.FromSeconds(1)).WithIdleness(TimeSpan.FromMilliseconds(500)))
+        .KeyBy(t => t.Key)
+        .Window(Windows.Tumbling(TimeSpan.FromSeconds(1)))
+        .Aggregate("count", new CountTicks(), new NameTickWindow())
+        .Sink("results", new WindowResultSink());
+}
+
+/// <summary>The same without idleness: the silent split holds the reader's watermark back.</summary>
+[Job("idle-split-one-reader-without-idleness")]
+public static partial class IdleSplitOneReaderWithoutIdlenessJob
+{
+    [Pipeline]
+    private static void Define(PipelineBuilder p) => p
+        .Source("ticks", new IdleSplitSource(oneReader: true))
+        .AssignTimestampsAndWatermarks(t => t.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<Tick>(TimeSpan.FromSeconds(1)))
+        .KeyBy(t => t.Key)
+        .Window(Windows.Tumbling(TimeSpan.FromSeconds(1)))
+        .Aggregate("count", new CountTicks(), new NameTickWindow())
+        .Sink("results", new WindowResultSink());
+}
+
 /// <summary>
 /// A source split that goes silent (its reader returns no records, without ending): with
 /// <c>WithIdleness</c> it is marked idle and windows fire on the other split's event time; without,
-/// it holds event time back and no window fires until it ends.
+/// it holds event time back and no window fires until it ends. The splits are two subtasks of the
+/// source, or two splits of one reader (watermarks per split, idleness per split).
 /// </summary>
 public sealed class IdleSplitTests
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
-    public async Task With_idleness_windows_fire_while_a_split_is_silent()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task With_idleness_windows_fire_while_a_split_is_silent(bool oneReader)
     {
         IdleSplit.Reset();
-        Task<JobResult> job = Task.Run(() => new LocalExecutor().Execute(IdleSplitWithIdlenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 2)));
+        Task<JobResult> job = Task.Run(() => oneReader
+            ? new LocalExecutor().Execute(IdleSplitOneReaderWithIdlenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 1))
+            : new LocalExecutor().Execute(IdleSplitWithIdlenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 2)));
         try
         {
-            Assert.True(IdleSplit.Fired.Wait(TimeSpan.FromSeconds(20)), "no window fired while subtask 0 was silent, though it should be idle after 500 ms");
+            Assert.True(IdleSplit.Fired.Wait(TimeSpan.FromSeconds(20)), "no window fired while the silent split was silent, though it should be idle after 500 ms");
 
             // The split is still silent: not released, not ended, and it was asked for records meanwhile.
             Assert.False(IdleSplit.SilentEnded);
@@ -237,18 +330,22 @@ public sealed class IdleSplitTests
         AssertAllWindows();
     }
 
-    [Fact]
-    public async Task Without_idleness_a_silent_split_holds_every_window_back_until_it_ends()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Without_idleness_a_silent_split_holds_every_window_back_until_it_ends(bool oneReader)
     {
         IdleSplit.Reset();
-        Task<JobResult> job = Task.Run(() => new LocalExecutor().Execute(IdleSplitWithoutIdlenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 2)));
+        Task<JobResult> job = Task.Run(() => oneReader
+            ? new LocalExecutor().Execute(IdleSplitOneReaderWithoutIdlenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 1))
+            : new LocalExecutor().Execute(IdleSplitWithoutIdlenessJob.CreatePlan(), new ExecutionOptions(Parallelism: 2)));
         try
         {
-            Assert.False(IdleSplit.Fired.Wait(TimeSpan.FromSeconds(3)), $"a window fired while subtask 0 was silent and not idle: {IdleSplit.Results.FirstOrDefault()}");
+            Assert.False(IdleSplit.Fired.Wait(TimeSpan.FromSeconds(3)), $"a window fired while the silent split was silent and not idle: {IdleSplit.Results.FirstOrDefault()}");
             Assert.Empty(IdleSplit.Results);
 
             // Meanwhile the other split's event time went far past the first windows' ends.
-            Assert.True(Volatile.Read(ref IdleSplit.ActiveEmitted) > 100, $"subtask 1 emitted only {IdleSplit.ActiveEmitted} records in 3 s");
+            Assert.True(Volatile.Read(ref IdleSplit.ActiveEmitted) > 100, $"the active split emitted only {IdleSplit.ActiveEmitted} records in 3 s");
             Assert.True(Volatile.Read(ref IdleSplit.SilentPolls) > 0);
             Assert.False(IdleSplit.SilentEnded);
         }

@@ -210,7 +210,13 @@ namespace Weir.CompilerServices
         }
 
         /// <summary>A source context for the chain's source.</summary>
-        public Connectors.SourceContext SourceContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, StopToken, _participation);
+        public Connectors.SourceContext SourceContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, StopToken, _participation, SourceSplits);
+
+        /// <summary>
+        /// The splits of the source this chain starts at (null in chains fed by exchanges): a timestamp
+        /// assigner in the chain keeps a watermark per split.
+        /// </summary>
+        public Connectors.SourceSplits? SourceSplits { get; internal set; }
 
         /// <summary>A sink context for one of the chain's sinks.</summary>
         public Connectors.SinkContext SinkContext(string operatorId) => new(operatorId, SubtaskIndex, Parallelism, _participation);

@@ -58,8 +58,9 @@ namespace Weir.Connectors
     public sealed class SourceContext
     {
         /// <summary>Creates a context; <paramref name="checkpoints"/> is null when the job runs without checkpoints.</summary>
-        public SourceContext(string operatorId, int subtaskIndex, int parallelism, CancellationToken stopToken, CheckpointParticipation? checkpoints = null)
+        public SourceContext(string operatorId, int subtaskIndex, int parallelism, CancellationToken stopToken, CheckpointParticipation? checkpoints = null, SourceSplits? splits = null)
         {
+            Splits = splits ?? new SourceSplits();
             OperatorId = operatorId;
             SubtaskIndex = subtaskIndex;
             Parallelism = parallelism;
@@ -69,6 +70,12 @@ namespace Weir.Connectors
 
         /// <summary>How this reader takes part in checkpoints; null when the job runs without them.</summary>
         public CheckpointParticipation? Checkpoints { get; }
+
+        /// <summary>
+        /// Where the reader reports its splits and which one its records come from, so that event time
+        /// keeps a watermark per split; a reader that reports nothing is one timeline.
+        /// </summary>
+        public SourceSplits Splits { get; }
 
         /// <summary>The source's explicit operator ID.</summary>
         public string OperatorId { get; }

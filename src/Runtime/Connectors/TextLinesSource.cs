@@ -81,7 +81,7 @@ namespace Weir.Connectors
             }
 
             TokenBucket? rate = RatePerSecond is double total ? new TokenBucket(total / context.Parallelism) : null;
-            var reader = new TextLinesReader(context.OperatorId, mine, rate, context.StopToken, context.Checkpoints is not null);
+            var reader = new TextLinesReader(context.OperatorId, mine, rate, context.StopToken, context.Checkpoints is not null, context.Splits);
             context.Checkpoints?.Register(reader);
             return reader;
         }
@@ -235,8 +235,12 @@ namespace Weir.Connectors
         private readonly TokenBucket? _rate;
         private readonly CancellationToken _stop;
         private readonly OperatorListState<TextFileSplit>? _state;
+        private readonly SourceSplits _timelines;
         private List<TextFileSplit> _splits;
         private int _head;
+
+        // The event-time timeline of each split: its file's (pieces of one file are read in order).
+        private int[] _timelineOf = Array.Empty<int>();
 
         // The split being read (_splits[_head]) once opened.
         private SafeFileHandle? _file;
@@ -247,13 +251,15 @@ namespace Weir.Connectors
         private int _length;
         private bool _endOfFile;
 
-        internal TextLinesReader(string operatorId, List<TextFileSplit> splits, TokenBucket? rate, CancellationToken stop, bool checkpointed)
+        internal TextLinesReader(string operatorId, List<TextFileSplit> splits, TokenBucket? rate, CancellationToken stop, bool checkpointed, SourceSplits? timelines = null)
         {
             _operatorId = operatorId;
             _splits = splits;
             _rate = rate;
             _stop = stop;
             _state = checkpointed ? new OperatorListState<TextFileSplit>(StateName, TextFileSplitSerializer.Instance) : null;
+            _timelines = timelines ?? new SourceSplits();
+            RegisterTimelines();
         }
 
         /// <summary>The file being read, or null.</summary>
@@ -306,7 +312,15 @@ namespace Weir.Connectors
                         break;
                     }
 
+                    int timeline = _timelineOf[_head];
+                    if (count > 0 && timeline != _timelines.Current)
+                    {
+                        // A batch holds the records of one file, so event time knows whose they are.
+                        break;
+                    }
+
                     Open(_splits[_head]);
+                    _timelines.Enter(timeline);
                 }
 
                 if (TryReadLine(out string? line))
@@ -316,6 +330,7 @@ namespace Weir.Connectors
                 else
                 {
                     CloseCurrent();
+                    FinishTimelineIfLast(_head);
                     _head++;
                 }
             }
@@ -347,6 +362,37 @@ namespace Weir.Connectors
             CloseCurrent();
             _splits = new List<TextFileSplit>(list.Items.ToArray());
             _head = 0;
+            RegisterTimelines();
+        }
+
+        /// <summary>
+        /// Tells event time which files this reader will read: each file is a timeline with its own
+        /// watermark, and one not read yet holds the watermark back until its turn (files read one
+        /// after another may cover the same hours; none of them is late because of the order).
+        /// </summary>
+        private void RegisterTimelines()
+        {
+            _timelines.Reset();
+            _timelines.ReadsInOrder = true;
+            _timelineOf = new int[_splits.Count];
+            for (int i = 0; i < _splits.Count; i++)
+            {
+                _timelineOf[i] = _timelines.Register(_splits[i].Path);
+            }
+        }
+
+        private void FinishTimelineIfLast(int split)
+        {
+            int timeline = _timelineOf[split];
+            for (int later = split + 1; later < _splits.Count; later++)
+            {
+                if (_timelineOf[later] == timeline)
+                {
+                    return;
+                }
+            }
+
+            _timelines.Finish(timeline);
         }
 
         void ICheckpointedState.NotifyCheckpointComplete(long checkpointId)

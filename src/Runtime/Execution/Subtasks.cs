@@ -83,6 +83,9 @@ namespace Weir.Execution
 
         public override bool Run()
         {
+            // Before the body: its timestamp assigner (if any) keeps its watermarks per split of this source.
+            var splits = new SourceSplits();
+            Context.SourceSplits = splits;
             TBody body = _createBody(Context);
             try
             {
@@ -121,6 +124,7 @@ namespace Weir.Execution
                         Context.Progress?.EnterBatch(Context.ProgressSlot);
                         body.ProcessBatch(new ReadOnlySpan<T>(buffer, 0, count), new ReadOnlySpan<long>(timestamps, 0, count));
                         Context.Progress?.LeaveBatch(Context.ProgressSlot);
+                        splits.AfterBatch();
                     }
                     else if (count < 0)
                     {
@@ -129,6 +133,7 @@ namespace Weir.Execution
                     }
                     else
                     {
+                        splits.AfterBatch();
                         body.Flush();
                     }
 

@@ -123,7 +123,14 @@ namespace Weir
 
         /// <summary>Creates the state of one subtask (called by generated code).</summary>
         [EditorBrowsable(EditorBrowsableState.Never)]
-        public WatermarkAssigner<T, TGenerator> CreateAssigner() => new(Generator, Idleness);
+        public WatermarkAssigner<T, TGenerator> CreateAssigner() => new(Generator, Idleness, splits: null);
+
+        /// <summary>
+        /// Creates the state of one subtask (called by generated code); in a chain that starts at a
+        /// source, <paramref name="splits"/> are the source's splits and each gets its own generator.
+        /// </summary>
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public WatermarkAssigner<T, TGenerator> CreateAssigner(Connectors.SourceSplits? splits) => new(Generator, Idleness, splits);
     }
 
     /// <summary>Creates watermark strategies.</summary>
@@ -149,90 +156,5 @@ namespace Weir
         public static WatermarkStrategy<T, TGenerator> ForGenerator<T, TGenerator>(TGenerator generator)
             where TGenerator : struct, IWatermarkGenerator<T>
             => new(generator, null);
-    }
-
-    /// <summary>
-    /// The watermark state of one subtask of a timestamp assigner: the generator, the watermark
-    /// emitted last (watermarks never go backwards) and idleness. Used by generated code.
-    /// </summary>
-    [EditorBrowsable(EditorBrowsableState.Never)]
-    public sealed class WatermarkAssigner<T, TGenerator>
-        where TGenerator : struct, IWatermarkGenerator<T>
-    {
-        /// <summary><see cref="Poll"/>: the watermark advanced (see <see cref="Current"/>).</summary>
-        public const int Advanced = 1;
-
-        /// <summary><see cref="Poll"/>: the stream became idle.</summary>
-        public const int BecameIdle = 2;
-
-        private readonly long _idleAfter;
-        private TGenerator _generator;
-        private long _current = Watermarks.NoTimestamp;
-        private bool _sawRecord;
-        private long _lastRecordTime = long.MinValue;
-
-        internal WatermarkAssigner(TGenerator generator, TimeSpan? idleness)
-        {
-            _generator = generator;
-            _idleAfter = idleness is { } timeout ? (long)timeout.TotalMilliseconds : long.MaxValue;
-        }
-
-        /// <summary>The watermark emitted last.</summary>
-        public long Current => _current;
-
-        /// <summary>Whether the stream is marked idle; the next record makes it active again.</summary>
-        public bool IsIdle { get; private set; }
-
-        /// <summary>The stream is active again (called before a record when <see cref="IsIdle"/>).</summary>
-        public void MarkActive() => IsIdle = false;
-
-        /// <summary>Sees a record; true when a punctuated watermark advanced <see cref="Current"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool OnEvent(in T record, long timestamp)
-        {
-            _sawRecord = true;
-            long watermark = _generator.OnEvent(in record, timestamp);
-            if (watermark > _current)
-            {
-                _current = watermark;
-                return true;
-            }
-
-            return false;
-        }
-
-        /// <summary>
-        /// Periodic emission at processing time <paramref name="now"/> (Unix milliseconds): returns
-        /// <see cref="Advanced"/> and/or <see cref="BecameIdle"/>.
-        /// </summary>
-        public int Poll(long now)
-        {
-            int changes = 0;
-            if (_sawRecord || _lastRecordTime == long.MinValue)
-            {
-                _sawRecord = false;
-                _lastRecordTime = now;
-            }
-            else if (!IsIdle && now - _lastRecordTime >= _idleAfter)
-            {
-                IsIdle = true;
-                changes |= BecameIdle;
-            }
-
-            if (!IsIdle)
-            {
-                long watermark = _generator.OnPeriodicEmit();
-                if (watermark > _current)
-                {
-                    _current = watermark;
-                    changes |= Advanced;
-                }
-            }
-
-            return changes;
-        }
-
-        /// <summary>The input ended: event time jumps to its end, so every window fires.</summary>
-        public void EndOfInput() => _current = Watermarks.EndOfTime;
     }
 }
