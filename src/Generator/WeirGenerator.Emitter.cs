@@ -517,7 +517,7 @@ namespace Weir.Generator
                                 _ => $"new {WindowContentsType(op)}()",
                             };
                             w.WriteLine($"_state{i} = context.KeyedState<{op.KeyType}>({id}, {Serializer(op.KeyType!)});");
-                            w.WriteLine($"_windows{i} = new {WindowOperatorType(op)}({id}, _state{i}, context, __assigner{i}, {contents}, __lateness{i}, {Serializer(window.ContentsType)});");
+                            w.WriteLine($"_windows{i} = new {WindowOperatorType(op)}({id}, _state{i}, context, __assigner{i}, {contents}, __lateness{i}, {Serializer(window.ContentsType)}, timersInState: {(window.TimersInState ? "true" : "false")});");
                             if (window.Function == WindowFunctionKind.Process)
                             {
                                 w.WriteLine($"_function{i} = {ValueName(op)};");

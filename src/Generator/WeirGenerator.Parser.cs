@@ -509,7 +509,8 @@ namespace Weir.Generator
             switch (method.Name)
             {
                 case "AllowedLateness":
-                    return windowed with { Lateness = args.Count > 0 ? args[0].Expression.ToString() : null };
+                    // A lateness that is zero as written is no lateness: the window needs no timers in state.
+                    return windowed with { Lateness = args.Count > 0 && !IsZeroDuration(args[0].Expression) ? args[0].Expression.ToString() : null };
                 case "SideOutputLateData":
                     if (args.Count > 0 && args[0].Expression is DeclarationExpressionSyntax { Designation: SingleVariableDesignationSyntax designation }
                         && _model.GetDeclaredSymbol(designation, _cancellation) is { } late)
@@ -582,7 +583,8 @@ namespace Weir.Generator
                 AddStateSchema(op, "__window-starts", "Map", invocation, int64, int64);
             }
 
-            if (windowed.AssignerType == SessionAssignerType || windowed.Lateness is not null)
+            bool timersInState = windowed.AssignerType == SessionAssignerType || windowed.Lateness is not null;
+            if (timersInState)
             {
                 // Windows without lateness that do not merge derive their timers from their contents.
                 AddTimerSchema(op, invocation);
@@ -590,7 +592,7 @@ namespace Weir.Generator
 
             OperatorDraft draft = _operators[op];
             draft.Window = new WindowModel(
-                windowed.AssignerType, windowed.AssignerExpression, windowed.Lateness, function, TypeName(contents), windowed.LateLocal is not null,
+                windowed.AssignerType, windowed.AssignerExpression, windowed.Lateness, function, TypeName(contents), windowed.LateLocal is not null, timersInState,
                 aggregateWindow?.Type, aggregateWindow?.Expression, aggregateWindow?.Result);
             SetKey(op, windowed.Keyed.Key!);
             if (windowed.LateLocal is { } lateLocal)
@@ -1448,6 +1450,35 @@ namespace Weir.Generator
         private sealed record KeyedPairValue(string Operation, StreamValue First, StreamValue Second, string SecondType, string? AssignerType, string? AssignerExpression, string? Lower, string? Upper);
 
         /// <summary>A keyed stream grouped into windows, before its Reduce, Aggregate or Process call.</summary>
+        /// <summary>
+        /// Whether <paramref name="expression"/> is a zero <see cref="System.TimeSpan"/> as written:
+        /// <c>TimeSpan.Zero</c>, <c>default</c>, or a <c>TimeSpan.From*</c> call with a constant 0.
+        /// </summary>
+        private bool IsZeroDuration(ExpressionSyntax expression)
+        {
+            if (expression is LiteralExpressionSyntax { RawKind: (int)SyntaxKind.DefaultLiteralExpression } or DefaultExpressionSyntax)
+            {
+                return true;
+            }
+
+            ISymbol? symbol = _model.GetSymbolInfo(expression, _cancellation).Symbol;
+            if (symbol is not { ContainingType: { Name: "TimeSpan", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } })
+            {
+                return false;
+            }
+
+            if (symbol is IFieldSymbol { Name: "Zero" })
+            {
+                return true;
+            }
+
+            return symbol is IMethodSymbol { IsStatic: true } method
+                && method.Name.StartsWith("From", StringComparison.Ordinal)
+                && expression is InvocationExpressionSyntax { ArgumentList.Arguments: { Count: 1 } arguments }
+                && _model.GetConstantValue(arguments[0].Expression, _cancellation) is { HasValue: true, Value: { } value }
+                && Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture) == 0;
+        }
+
         private sealed record WindowedValue(StreamValue Keyed, string AssignerType, string AssignerExpression, string? Lateness, ISymbol? LateLocal);
 
         /// <summary>An operator while the pipeline is being read (mutable; holds syntax for diagnostics only).</summary>

@@ -110,6 +110,61 @@ public sealed class StateManifestTests
         Assert.Equal(("Shop.L" + Parser.MaxSchemaDepth, "Reference"), (type.Name, type.Layout));
     }
 
+    /// <summary>
+    /// Window timers are state (<c>__timers</c>) exactly when the runtime keeps them in state: for
+    /// session windows and declared lateness; a lateness of zero as written is none, and the
+    /// generated operator is told the same, so the manifest never lists state that stays empty.
+    /// </summary>
+    [Theory]
+    [InlineData("Windows.Tumbling(TimeSpan.FromMinutes(1))", "", false)]
+    [InlineData("Windows.Tumbling(TimeSpan.FromMinutes(1))", ".AllowedLateness(TimeSpan.Zero)", false)]
+    [InlineData("Windows.Tumbling(TimeSpan.FromMinutes(1))", ".AllowedLateness(TimeSpan.FromSeconds(0))", false)]
+    [InlineData("Windows.Tumbling(TimeSpan.FromMinutes(1))", ".AllowedLateness(default)", false)]
+    [InlineData("Windows.Tumbling(TimeSpan.FromMinutes(1))", ".AllowedLateness(TimeSpan.FromSeconds(30))", true)]
+    [InlineData("Windows.Sliding(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10))", ".AllowedLateness(Lateness)", true)]
+    [InlineData("Windows.Session(TimeSpan.FromMinutes(1))", "", true)]
+    public void Window_timers_are_in_the_manifest_exactly_when_kept_in_state(string assigner, string lateness, bool timersInState)
+    {
+        string source = $$"""
+            using System;
+            using Weir;
+
+            namespace Shop;
+
+            public readonly record struct Click(string Url, long Ts);
+
+            public struct Count : IMergeableAggregateFunction<Click, long, long>
+            {
+                public readonly long CreateAccumulator() => 0;
+                public readonly void Add(in Click value, ref long accumulator) => accumulator++;
+                public readonly long GetResult(in long accumulator) => accumulator;
+                public readonly long Merge(in long a, in long b) => a + b;
+            }
+
+            [Job("clicks")]
+            public static partial class ClickJob
+            {
+                public static TimeSpan Lateness = TimeSpan.Zero;
+
+                [Pipeline]
+                private static void Define(PipelineBuilder p) => p
+                    .Source("in", Sources.FromArray(new[] { new Click("a", 1) }))
+                    .AssignTimestampsAndWatermarks(c => c.Ts, WatermarkStrategy.ForBoundedOutOfOrderness<Click>(TimeSpan.FromSeconds(5)))
+                    .KeyBy(c => c.Url)
+                    .Window({{assigner}}){{lateness}}
+                    .Aggregate("counts", new Count())
+                    .Sink("out", Sinks.Discard<long>());
+            }
+            """;
+
+        GeneratorRun run = GeneratorHarness.Run(source);
+        Assert.True(run.GeneratorDiagnostics.IsEmpty && !run.CompileProblems.Any(), run.Describe());
+        var job = Assert.IsType<JobModel>(run.RunResult.TrackedSteps[global::Weir.Generator.TrackingNames.JobModels].Single().Outputs.Single().Value);
+        OperatorSchemaModel counts = Assert.Single(job.Manifest.Operators, o => o.Id == "counts");
+        Assert.Equal(timersInState, counts.States.Any(s => s.Name == "__timers"));
+        Assert.Contains($"timersInState: {(timersInState ? "true" : "false")}", run.SingleSource, StringComparison.Ordinal);
+    }
+
     private static StateSchemaModel State(string name, string source = Source)
         => Manifest(source).Operators.Single().States.Single(s => s.Name == name);
 

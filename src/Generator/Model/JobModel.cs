@@ -141,7 +141,8 @@ namespace Weir.Generator.Model
     /// <param name="WindowFunctionType">The full-window function's type after an aggregate (AggregateProcess).</param>
     /// <param name="WindowFunctionExpression">The expression creating it.</param>
     /// <param name="ResultType">The aggregate's result type (AggregateProcess).</param>
-    internal sealed record WindowModel(string AssignerType, string AssignerExpression, string? LatenessExpression, WindowFunctionKind Function, string ContentsType, bool HasLateOutput, string? WindowFunctionType = null, string? WindowFunctionExpression = null, string? ResultType = null);
+    /// <param name="TimersInState">Whether the window's timers are keyed state (<c>__timers</c>, listed in the state manifest): merging windows and declared lateness; otherwise the runtime derives them from the open windows.</param>
+    internal sealed record WindowModel(string AssignerType, string AssignerExpression, string? LatenessExpression, WindowFunctionKind Function, string ContentsType, bool HasLateOutput, bool TimersInState, string? WindowFunctionType = null, string? WindowFunctionExpression = null, string? ResultType = null);
 
     /// <summary>A job parameter (a pipeline method parameter after the builder).</summary>
     internal sealed record ParameterModel(string Name, string Type, string OptionName, string? Description, string? DefaultValue);

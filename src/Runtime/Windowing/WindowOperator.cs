@@ -67,6 +67,7 @@ namespace Weir.Windowing
         /// <param name="contents">How a window keeps its records.</param>
         /// <param name="allowedLateness">How long after a window's end it still accepts records, in milliseconds.</param>
         /// <param name="contentsSerializer">Serializes window contents into checkpoints.</param>
+        /// <param name="timersInState">Keep the timers as keyed state (<c>__timers</c>), as the job's state manifest says; otherwise (non-merging, no lateness) they are derived from the open windows.</param>
         public WindowOperator(
             string operatorId,
             KeyedStateTable<TKey> table,
@@ -74,7 +75,8 @@ namespace Weir.Windowing
             TAssigner assigner,
             TContents contents,
             long allowedLateness,
-            IStateSerializer<TAcc> contentsSerializer)
+            IStateSerializer<TAcc> contentsSerializer,
+            bool timersInState)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(allowedLateness);
             _operatorId = operatorId;
@@ -98,7 +100,9 @@ namespace Weir.Windowing
                     MemoryPackStateSerializer<long>.Instance);
             }
 
-            if (assigner.IsMerging || allowedLateness > 0)
+            // The generator decides (and lists `__timers` in the job's state manifest exactly when it does):
+            // merging windows and declared lateness need timers in state.
+            if (timersInState || assigner.IsMerging || allowedLateness > 0)
             {
                 _timers = new KeyedTimers<TKey>(table, context);
             }
