@@ -50,6 +50,16 @@ public sealed class RescaledCheckpointRestoreTests : IDisposable
         }
 
         string p = resumedParallelism.ToString(CultureInfo.InvariantCulture);
+
+        // Only the number of key groups is fixed: another one is refused with what to run instead.
+        using (SampleProcess refused = SampleProcess.Start(SampleProcess.WordCount, [.. run, "--parallelism", p, "--max-parallelism", "64", "--log-level", "Warning"]))
+        {
+            Assert.True(refused.Process.WaitForExit(TimeSpan.FromMinutes(1)), "the run with another max parallelism did not end");
+            refused.Process.WaitForExit();
+            Assert.Equal(1, refused.Process.ExitCode);
+            Assert.Contains("was taken with max parallelism 128, but the job now runs with 64", refused.StandardError, StringComparison.Ordinal);
+            Assert.Contains("Run with --max-parallelism 128", refused.StandardError, StringComparison.Ordinal);
+        }
         using (SampleProcess resumed = SampleProcess.Start(SampleProcess.WordCount, [.. run, "--parallelism", p, "--log-level", "Information"]))
         {
             Assert.True(resumed.Process.WaitForExit(TimeSpan.FromMinutes(3)), "the resumed run did not finish");
