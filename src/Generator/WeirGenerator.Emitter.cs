@@ -41,8 +41,12 @@ namespace Weir.Generator
 
             w.WriteLine(GeneratedCode);
             w.OpenBlock("partial class " + job.ClassName);
-            EmitEntryPoints(w, job);
+            EmitJobName(w, job);
+
+            // Static initializers run in the order they are written: the manifest must exist before
+            // Definition, which hands it to the host.
             EmitStateManifest(w, job);
+            EmitEntryPoints(w, job);
             EmitPlan(w, job);
             EmitChainInfos(w, job);
             EmitFunctions(w, job);
@@ -62,12 +66,16 @@ namespace Weir.Generator
             return w.ToString();
         }
 
-        private static void EmitEntryPoints(SourceWriter w, JobModel job)
+        private static void EmitJobName(SourceWriter w, JobModel job)
         {
             w.WriteLine("/// <summary>The job's name, as given to [Job].</summary>");
             w.WriteLine($"public const string JobName = {Literal(job.JobName)};");
             w.WriteLine();
-            w.WriteLine("/// <summary>The compiled job: its parameters and plan factory, for <see cref=\"global::Weir.Hosting.JobHost\"/>.</summary>");
+        }
+
+        private static void EmitEntryPoints(SourceWriter w, JobModel job)
+        {
+            w.WriteLine("/// <summary>The compiled job: its parameters, plan factory and state manifest, for <see cref=\"global::Weir.Hosting.JobHost\"/>.</summary>");
             w.WriteLine($"public static {Rt}.Hosting.JobDefinition Definition {{ get; }} = new {Rt}.Hosting.JobDefinition(");
             w.WriteLine("    JobName,");
             w.WriteLine($"    new {Rt}.Hosting.JobParameter[]");
@@ -81,7 +89,8 @@ namespace Weir.Generator
 
             w.WriteLine("    },");
             string arguments = string.Join(", ", job.Parameters.Select(p => $"arguments.Get<{p.Type}>({Literal(p.Name)})"));
-            w.WriteLine($"    static arguments => CreatePlan({arguments}));");
+            w.WriteLine($"    static arguments => CreatePlan({arguments}),");
+            w.WriteLine("    StateManifest);");
             w.WriteLine();
             w.WriteLine("/// <summary>Runs the job's command line (<c>run --parallelism N ...</c>); returns the process exit code.</summary>");
             w.WriteLine($"public static int Run(string[] args) => {Rt}.Hosting.JobHost.Run(args, Definition);");

@@ -65,7 +65,8 @@ public sealed class SavepointCommandLineTests : IDisposable
 
     private static string LastLine(string stdout) => stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
 
-    private static void WaitForCheckpoint(string checkpoints)
+    /// <summary>Waits until the running WordCount job has completed a checkpoint in <paramref name="checkpoints"/>.</summary>
+    internal static void WaitForCheckpoint(string checkpoints)
     {
         string job = Path.Combine(checkpoints, "word-count");
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Weir.Checkpointing.Coordinator;
 using Weir.Checkpointing.Storage;
+using Weir.Checkpointing.Subtasks;
 using Weir.Control;
 using Weir.Execution;
 using Weir.State;
@@ -164,6 +165,37 @@ public sealed class SavepointTests : IDisposable
     }
 
     [Fact]
+    public async Task A_stop_whose_savepoint_the_sinks_never_committed_fails_and_the_job_keeps_running()
+    {
+        string input = Path.Combine(_root, "in");
+        WordCountContractTests.WriteCorpus(input, files: 4, linesPerFile: 1_000, seed: 23);
+        string output = Path.Combine(_root, "out");
+        string checkpoints = Path.Combine(_root, "chk");
+        string target = Path.Combine(_root, "sp");
+        var client = new JobControlClient(checkpoints, WordCountJob.JobName) { Timeout = s_wait };
+        JobPlan Plan() => WordCountJob.CreatePlan(input, output, rate: 400);
+
+        // The job fails after the savepoint's metadata is durable and before any sink is told to
+        // commit it; the restart restores an older checkpoint and deletes the savepoint's transactions.
+        var faults = new FailBeforeSavepointCommit(target);
+        Task<JobResult> run = Start(Plan(), Options(checkpoints, parallelism: 2, State.StateBackendOptions.Heap, faults: faults));
+        WaitForCompletedCheckpoint(checkpoints, WordCountJob.JobName);
+        JobControlException refused = Assert.Throws<JobControlException>(() => client.StopWithSavepoint(target, drain: false));
+        Assert.Contains("completed, but the job failed before its sinks", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(1, faults.Fired);
+        Assert.False(run.IsCompleted, "a stop that failed must leave the job running");
+
+        // Once the restarted attempt runs, a stop succeeds and its savepoint resumes to the whole output.
+        WaitForCompletedCheckpoint(checkpoints, WordCountJob.JobName, after: faults.FailedCheckpoint);
+        string stopped = client.StopWithSavepoint(target, drain: false);
+        JobResult result = await run.WaitAsync(s_wait);
+        Assert.Equal(stopped, result.StoppedWithSavepoint);
+        Assert.True(new LocalExecutor().Execute(Plan(), Options(checkpoints, parallelism: 3, State.StateBackendOptions.Heap, fromSavepoint: stopped)).Completed);
+
+        WordCountContractTests.AssertContract(WordCountContractTests.ExpectedCounts(WordCountContractTests.TextFilesOf(input)), output);
+    }
+
+    [Fact]
     public void Control_commands_without_a_running_job_fail_with_a_clear_message()
     {
         var client = new JobControlClient(Path.Combine(_root, "nothing"), WordCountJob.JobName);
@@ -174,7 +206,7 @@ public sealed class SavepointTests : IDisposable
     private static Task<JobResult> Start(JobPlan plan, ExecutionOptions options)
         => Task.Factory.StartNew(() => new LocalExecutor().Execute(plan, options), TaskCreationOptions.LongRunning);
 
-    private static ExecutionOptions Options(string checkpoints, int parallelism, State.StateBackendOptions backend, string? fromSavepoint = null, bool allowNonRestoredState = false)
+    private static ExecutionOptions Options(string checkpoints, int parallelism, State.StateBackendOptions backend, string? fromSavepoint = null, bool allowNonRestoredState = false, ICheckpointFaults? faults = null)
         => new(
             Parallelism: parallelism,
             MaxParallelism: 128,
@@ -182,6 +214,7 @@ public sealed class SavepointTests : IDisposable
             Checkpointing: new CheckpointingOptions(
                 checkpoints,
                 new CheckpointOptions { Interval = TimeSpan.FromMilliseconds(50) },
+                Faults: faults,
                 FromSavepoint: fromSavepoint,
                 AllowNonRestoredState: allowNonRestoredState));
 
@@ -220,6 +253,41 @@ public sealed class SavepointTests : IDisposable
                 Assert.DoesNotContain("..", file.File.Path, StringComparison.Ordinal);
                 Assert.False(file.File.Path.StartsWith("shared/", StringComparison.Ordinal));
                 Assert.True(File.Exists(Path.Combine(savepoint, file.File.Path)), file.File.Path);
+            }
+        }
+    }
+
+    /// <summary>Fails the job once, at the first savepoint under <paramref name="target"/>, after its metadata is durable and before its subtasks are told.</summary>
+    private sealed class FailBeforeSavepointCommit(string target) : ICheckpointFaults
+    {
+        private long _failedCheckpoint;
+
+        public int Fired => Volatile.Read(ref _failedCheckpoint) == 0 ? 0 : 1;
+
+        public long FailedCheckpoint => Volatile.Read(ref _failedCheckpoint);
+
+        public void DuringSyncPhase(SubtaskId subtask, long checkpointId)
+        {
+        }
+
+        public void AfterSyncPhase(SubtaskId subtask, long checkpointId)
+        {
+        }
+
+        public void DuringAsyncPhase(SubtaskId subtask, long checkpointId)
+        {
+        }
+
+        public void BeforeMetadata(long checkpointId)
+        {
+        }
+
+        public void BeforeNotifyComplete(long checkpointId)
+        {
+            bool isSavepoint = Directory.Exists(target) && Directory.GetDirectories(target, $"savepoint-{checkpointId}-*").Length > 0;
+            if (isSavepoint && Interlocked.CompareExchange(ref _failedCheckpoint, checkpointId, 0) == 0)
+            {
+                throw new IOException($"injected failure between savepoint {checkpointId}'s completion and its commit");
             }
         }
     }

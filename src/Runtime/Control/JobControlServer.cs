@@ -237,6 +237,8 @@ namespace Weir.Control
                     }
                     catch
                     {
+                        // Unsettled again before another stop may start: StopOutcome must wait for that one.
+                        _stopSettled.Reset();
                         Volatile.Write(ref _stopping, 0);
                         throw;
                     }
@@ -260,11 +262,29 @@ namespace Weir.Control
             SavepointResult savepoint = await _driver.TriggerSavepoint(target).ConfigureAwait(false);
 
             // Sinks commit what the savepoint covers before the job is torn down (Flink does the same).
-            if (!_driver.WaitForSavepointNotified(savepoint.CheckpointId, TimeSpan.FromSeconds(30)))
+            switch (_driver.WaitForSavepointNotified(savepoint.CheckpointId, TimeSpan.FromSeconds(30)))
             {
-                _logger.LogWarning("Not every subtask confirmed savepoint {CheckpointId} within 30 s; stopping anyway (a restore from it commits what is left).", savepoint.CheckpointId);
+                case SavepointCommitWait.TimedOut:
+                    // The attempt that holds the savepoint's transactions is still the running one, and the
+                    // abort below ends it without touching them: a restore from the savepoint commits them.
+                    _logger.LogWarning("Not every subtask confirmed savepoint {CheckpointId} within 30 s; stopping anyway (a restore from it commits what is left).", savepoint.CheckpointId);
+                    break;
+                case SavepointCommitWait.AttemptEnded:
+                    // The job failed in between and restarts from an older checkpoint, whose restore
+                    // deletes the transactions only this savepoint refers to: "ok" would hand out a
+                    // savepoint whose output is gone. The job keeps running, as after any failure.
+                    throw new InvalidOperationException(
+                        $"Savepoint {savepoint.CheckpointId} into '{savepoint.Directory}' completed, but the job failed before its sinks committed it, " +
+                        "so the job was not stopped: it restarts from its latest checkpoint. Do not resume from that savepoint; ask to stop again.");
             }
 
+            // Ordering that makes "ok" true: the savepoint is durable and committed (above), the outcome
+            // is published before the abort that ends the run (the executor reads it once the run has
+            // returned, after the request settled), and the reply waits for the job's end (_ended), so
+            // the client never hears "ok" from a job still running. A failure after the sinks committed
+            // cannot take the savepoint's output back (committed files are final, and an attempt
+            // restarted in between is aborted before it commits anything), so "ok" is still the truth
+            // about the savepoint, while the job's exit code reports the failure.
             StoppedWithSavepoint = savepoint.Directory;
             _abort.Cancel();
             _logger.LogInformation("Job stopped with savepoint {Directory}; resume with: run --from-savepoint {Directory}", savepoint.Directory, savepoint.Directory);

@@ -171,8 +171,8 @@ namespace Weir.Execution
                     {
                         if (latest.Metadata.MaxParallelism != maxParallelism)
                         {
-                            throw new CheckpointRestoreException(
-                                $"Checkpoint {latest.CheckpointId} of job '{plan.JobName}' was taken with max parallelism {latest.Metadata.MaxParallelism}, but the job now runs with {maxParallelism}: key groups cannot change. Run with --max-parallelism {latest.Metadata.MaxParallelism}, or start fresh (--fresh).");
+                            throw Refuse(plan, new CheckpointRestoreException(
+                                $"Checkpoint {latest.CheckpointId} of job '{plan.JobName}' was taken with max parallelism {latest.Metadata.MaxParallelism}, but the job now runs with {maxParallelism}: key groups cannot change. Run with --max-parallelism {latest.Metadata.MaxParallelism}, or start fresh (--fresh)."));
                         }
 
                         restored = new RestoredCheckpoint(latest, catalog);

@@ -6,17 +6,28 @@ using Weir.Execution;
 
 namespace Weir.Hosting
 {
-    /// <summary>A compiled job: its name, its command-line parameters and how to build its plan. Emitted by Weir.Generator.</summary>
+    /// <summary>
+    /// A compiled job: its name, its command-line parameters, its state schema and how to build its
+    /// plan. Emitted by Weir.Generator.
+    /// </summary>
     public sealed class JobDefinition
     {
         private readonly Func<JobArguments, JobPlan> _createPlan;
 
         /// <summary>Creates a definition.</summary>
-        public JobDefinition(string name, IReadOnlyList<JobParameter> parameters, Func<JobArguments, JobPlan> createPlan)
+        /// <param name="name">The job's name.</param>
+        /// <param name="parameters">The job's own parameters.</param>
+        /// <param name="createPlan">Builds the plan for a set of arguments.</param>
+        /// <param name="stateManifest">
+        /// The job's state schema (the generated <c>StateManifest</c>); null for a definition written by
+        /// hand, whose binary then has no <c>state-manifest</c> output.
+        /// </param>
+        public JobDefinition(string name, IReadOnlyList<JobParameter> parameters, Func<JobArguments, JobPlan> createPlan, State.Schema.StateManifest? stateManifest = null)
         {
             Name = name;
             Parameters = parameters;
             _createPlan = createPlan;
+            StateManifest = stateManifest;
         }
 
         /// <summary>The job's name.</summary>
@@ -24,6 +35,12 @@ namespace Weir.Hosting
 
         /// <summary>The job's own parameters (the pipeline method's parameters after the builder).</summary>
         public IReadOnlyList<JobParameter> Parameters { get; }
+
+        /// <summary>
+        /// The job's state schema, known without building a plan (so without the job's required
+        /// parameters): what the <c>state-manifest</c> command prints.
+        /// </summary>
+        public State.Schema.StateManifest? StateManifest { get; }
 
         /// <summary>Builds the plan for a set of arguments.</summary>
         public JobPlan CreatePlan(JobArguments arguments) => _createPlan(arguments);

@@ -154,6 +154,7 @@ namespace Weir.Hosting
             root.Subcommands.Add(run);
             Inspection.InspectionCommandLine.AddTo(root, job);
             JobControlCommands.AddTo(root, job);
+            StateManifestCommand.AddTo(root, job);
             return root;
         }
 

@@ -48,6 +48,13 @@ namespace Weir.Checkpointing.Subtasks
         private readonly Queue<SavepointRequest?> _manualTriggers = new();
         private readonly ConcurrentDictionary<long, SavepointRequest> _savepoints = new();
         private readonly ConcurrentDictionary<long, int> _savepointNotifications = new();
+
+        // Per completed savepoint: the attempt that completed it and how many subtasks it told.
+        private readonly ConcurrentDictionary<long, (int Attempt, int Subtasks)> _savepointParticipants = new();
+
+        // Counts ended attempts (changed on the coordinator thread only), so that a waiter can tell
+        // "every subtask of the attempt committed" from "that attempt is gone".
+        private int _endedAttempts;
         private readonly ConcurrentQueue<SavepointRequest> _completedSavepoints = new();
         private SavepointRequest? _finalSavepoint;
 
@@ -113,6 +120,7 @@ namespace Weir.Checkpointing.Subtasks
             Post(() =>
             {
                 _attemptRunning = false;
+                Interlocked.Increment(ref _endedAttempts);
                 _checkpointers = [];
                 IReadOnlyList<CheckpointCommand> commands = _coordinator.State == CoordinatorState.Running
                     ? _coordinator.JobFailed(reason)
@@ -148,6 +156,15 @@ namespace Weir.Checkpointing.Subtasks
             }
 
             _savepoints.Clear();
+
+            // Completed, but the attempt ended before its subtasks were told (the notification
+            // failed): left queued, the next attempt's first checkpoint would report it as taken.
+            while (_completedSavepoints.TryDequeue(out SavepointRequest? untold))
+            {
+                untold.Completion.TrySetException(new InvalidOperationException(
+                    $"Savepoint {untold.CheckpointId} into '{untold.Directory}' completed, but the job failed before its sinks were told to commit it ({reason})."));
+            }
+
             Post(() =>
             {
                 while (_manualTriggers.Count > 0)
@@ -231,21 +248,36 @@ namespace Weir.Checkpointing.Subtasks
             return request.Completion.Task;
         }
 
-        /// <summary>Waits until every subtask has been told that savepoint <paramref name="checkpointId"/> completed (sinks committed it).</summary>
-        public bool WaitForSavepointNotified(long checkpointId, TimeSpan timeout)
+        /// <summary>
+        /// Waits until every subtask of the attempt that completed savepoint <paramref name="checkpointId"/>
+        /// has handled its completion (sinks committed it), that attempt ends first, or the timeout passes.
+        /// </summary>
+        public SavepointCommitWait WaitForSavepointNotified(long checkpointId, TimeSpan timeout)
         {
-            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-            while (_savepointNotifications.GetValueOrDefault(checkpointId) < Volatile.Read(ref _checkpointers).Count)
+            if (!_savepointParticipants.TryGetValue(checkpointId, out (int Attempt, int Subtasks) participants))
             {
+                throw new InvalidOperationException($"Checkpoint {checkpointId} is not a savepoint this job completed.");
+            }
+
+            long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            while (_savepointNotifications.GetValueOrDefault(checkpointId) < participants.Subtasks)
+            {
+                // Once the attempt is gone its subtasks will never commit; a restart restores an older
+                // checkpoint and deletes the transactions only this savepoint refers to.
+                if (Volatile.Read(ref _endedAttempts) != participants.Attempt)
+                {
+                    return SavepointCommitWait.AttemptEnded;
+                }
+
                 if (Environment.TickCount64 > deadline)
                 {
-                    return false;
+                    return SavepointCommitWait.TimedOut;
                 }
 
                 Thread.Sleep(5);
             }
 
-            return true;
+            return SavepointCommitWait.Committed;
         }
 
         /// <summary>A subtask handled the completion of <paramref name="checkpointId"/> (counted for savepoints only).</summary>
@@ -449,6 +481,7 @@ namespace Weir.Checkpointing.Subtasks
                 Logger.LogInformation("Savepoint {CheckpointId} of job '{Job}' completed: {Directory}", checkpointId, _catalog.JobName, pending.SavepointDirectory);
                 IReadOnlyList<CheckpointCommand> notify = _coordinator.MarkCompleted(checkpointId);
                 WriteStatistics(_coordinator.Statistics());
+                _savepointParticipants[checkpointId] = (Volatile.Read(ref _endedAttempts), _checkpointers.Count);
 
                 // Completed only once subtasks are told (the mail is posted when the commands run):
                 // a stop waits for the sinks' commits after that.
@@ -540,6 +573,19 @@ namespace Weir.Checkpointing.Subtasks
         public long CheckpointId { get; set; }
 
         public TaskCompletionSource<SavepointResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>How waiting for the sinks to commit a completed savepoint ended.</summary>
+    internal enum SavepointCommitWait
+    {
+        /// <summary>Every subtask of the attempt that took it handled its completion.</summary>
+        Committed,
+
+        /// <summary>Some subtask had not handled it by the timeout; the attempt still runs.</summary>
+        TimedOut,
+
+        /// <summary>The attempt that took it ended (failed) before every subtask handled it.</summary>
+        AttemptEnded,
     }
 
     /// <summary>A completed savepoint.</summary>
