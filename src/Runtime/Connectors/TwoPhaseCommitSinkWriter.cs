@@ -266,6 +266,13 @@ namespace Weir.Connectors
             // snapshots them again and its completion commits them.
         }
 
+        void ICheckpointedState.NotifySavepointComplete(long checkpointId)
+        {
+            // Not committed: the transactions stay pending, the next checkpoint snapshots them again and
+            // its completion commits them (a restart from an older checkpoint aborts them and writes
+            // the same records again, once). A restore from the savepoint commits them.
+        }
+
         /// <summary>Registers the state (under checkpoints) and begins the first transaction; call it last in the derived constructor.</summary>
         protected void Start()
         {

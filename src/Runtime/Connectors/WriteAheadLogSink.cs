@@ -216,6 +216,12 @@ namespace Weir.Connectors
             // The batch stays: the next checkpoint captures it again and its completion emits it.
         }
 
+        void ICheckpointedState.NotifySavepointComplete(long checkpointId)
+        {
+            // Not emitted: a savepoint that does not stop the job commits nothing; the next checkpoint
+            // captures the batches again and its completion emits them.
+        }
+
         private void Emit(WriteAheadBatch<T> batch)
         {
             T[] records = batch.Records;

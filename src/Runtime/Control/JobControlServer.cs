@@ -259,7 +259,7 @@ namespace Weir.Control
         private async Task<SavepointResult> StopAfterSavepoint(string target)
         {
             _logger.LogInformation("Job control: stop with savepoint under '{Target}' (no drain: the job stops right after it, without ending its input)", target);
-            SavepointResult savepoint = await _driver.TriggerSavepoint(target).ConfigureAwait(false);
+            SavepointResult savepoint = await _driver.TriggerSavepoint(target, stopsJob: true).ConfigureAwait(false);
 
             // Sinks commit what the savepoint covers before the job is torn down (Flink does the same).
             switch (_driver.WaitForSavepointNotified(savepoint.CheckpointId, TimeSpan.FromSeconds(30)))

@@ -56,6 +56,15 @@ namespace Weir.Checkpointing.Snapshots
 
         /// <summary>Checkpoint <paramref name="checkpointId"/> will never complete: forget what was captured for it.</summary>
         void NotifyCheckpointAborted(long checkpointId);
+
+        /// <summary>
+        /// Savepoint <paramref name="checkpointId"/>, taken while the job goes on (not by a stop), is
+        /// complete: release what was captured for it, but commit nothing. As in Flink since 1.15, such a
+        /// savepoint is never used for recovery, so side effects it committed would be repeated by a
+        /// restart from the checkpoint before it; what it covers is committed by the next checkpoint,
+        /// or by a restore from the savepoint. The default serves state without side effects.
+        /// </summary>
+        void NotifySavepointComplete(long checkpointId) => NotifyCheckpointComplete(checkpointId);
     }
 
     /// <summary>What a snapshot is taken for.</summary>

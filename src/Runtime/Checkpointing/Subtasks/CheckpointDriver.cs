@@ -56,6 +56,7 @@ namespace Weir.Checkpointing.Subtasks
         // "every subtask of the attempt committed" from "that attempt is gone".
         private int _endedAttempts;
         private readonly ConcurrentQueue<SavepointRequest> _completedSavepoints = new();
+        private readonly ConcurrentDictionary<long, bool> _intermediateSavepoints = new();
         private SavepointRequest? _finalSavepoint;
 
         public CheckpointDriver(CheckpointCatalog catalog, CheckpointOptions options, IEnumerable<SubtaskId> subtasks, int maxParallelism, ILogger logger, ICheckpointFaults? faults)
@@ -203,6 +204,12 @@ namespace Weir.Checkpointing.Subtasks
         /// <summary>Whether a completed checkpoint was triggered after every subtask finished (it commits the last output and ends the job).</summary>
         public bool IsFinalCheckpoint(long checkpointId) => checkpointId >= Volatile.Read(ref _finalFromId);
 
+        /// <summary>
+        /// Whether <paramref name="checkpointId"/> is a completed savepoint taken while the job goes on
+        /// (not by a stop): its completion commits no side effects (Flink since 1.15).
+        /// </summary>
+        public bool IsIntermediateSavepoint(long checkpointId) => _intermediateSavepoints.ContainsKey(checkpointId);
+
         public PendingCheckpoint? Pending(long checkpointId) => _pending.GetValueOrDefault(checkpointId);
 
         public void Acknowledge(long checkpointId, SubtaskId subtask, SubtaskSnapshotReport report)
@@ -219,9 +226,14 @@ namespace Weir.Checkpointing.Subtasks
         /// <paramref name="parentDirectory"/>; the task completes once its metadata is durable and every
         /// subtask has been told to commit, or fails with the reason it was not taken.
         /// </summary>
-        public Task<SavepointResult> TriggerSavepoint(string parentDirectory)
+        /// <param name="parentDirectory">Where the savepoint's directory is created.</param>
+        /// <param name="stopsJob">
+        /// True for a stop with a savepoint: its completion commits what it covers (the job ends after
+        /// it). False for a savepoint taken while the job goes on: it commits nothing, as in Flink.
+        /// </param>
+        public Task<SavepointResult> TriggerSavepoint(string parentDirectory, bool stopsJob = false)
         {
-            var request = new SavepointRequest(parentDirectory);
+            var request = new SavepointRequest(parentDirectory) { StopsJob = stopsJob };
             Post(() => _attemptRunning && !_allFinished
                 ? TriggerManual(request)
                 : Refuse(request, "the job is not running (it is restarting, finishing or has ended)"));
@@ -234,7 +246,7 @@ namespace Weir.Checkpointing.Subtasks
         /// </summary>
         public Task<SavepointResult> SavepointWhenDrained(string parentDirectory)
         {
-            var request = new SavepointRequest(parentDirectory);
+            var request = new SavepointRequest(parentDirectory) { StopsJob = true };
             Post(() =>
             {
                 if (_allFinished)
@@ -482,6 +494,10 @@ namespace Weir.Checkpointing.Subtasks
                 IReadOnlyList<CheckpointCommand> notify = _coordinator.MarkCompleted(checkpointId);
                 WriteStatistics(_coordinator.Statistics());
                 _savepointParticipants[checkpointId] = (Volatile.Read(ref _endedAttempts), _checkpointers.Count);
+                if (!completed.StopsJob)
+                {
+                    _intermediateSavepoints[checkpointId] = true;
+                }
 
                 // Completed only once subtasks are told (the mail is posted when the commands run):
                 // a stop waits for the sinks' commits after that.
@@ -571,6 +587,9 @@ namespace Weir.Checkpointing.Subtasks
         public string? Directory { get; set; }
 
         public long CheckpointId { get; set; }
+
+        /// <summary>Taken by a stop: its completion commits (an intermediate savepoint's does not).</summary>
+        public bool StopsJob { get; init; }
 
         public TaskCompletionSource<SavepointResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -138,9 +138,17 @@ namespace Weir.Checkpointing.Subtasks
                     // Any other running subtask snapshots when the barriers reach it.
                     break;
                 case MailKind.Complete:
+                    bool commits = !_driver.IsIntermediateSavepoint(mail.CheckpointId);
                     foreach (ICheckpointedState state in _states)
                     {
-                        state.NotifyCheckpointComplete(mail.CheckpointId);
+                        if (commits)
+                        {
+                            state.NotifyCheckpointComplete(mail.CheckpointId);
+                        }
+                        else
+                        {
+                            state.NotifySavepointComplete(mail.CheckpointId);
+                        }
                     }
 
                     _driver.OnNotified(mail.CheckpointId);
