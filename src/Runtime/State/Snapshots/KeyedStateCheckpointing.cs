@@ -264,7 +264,7 @@ namespace Weir.State
             {
                 string names = string.Join(", ", removed.Select(n => "'" + n + "'"));
                 throw new StateSnapshotException(removed.Min!,
-                    $"Checkpoint {state.CheckpointId} holds keyed state {names} of operator '{OperatorId}', which the operator no longer declares. " +
+                    $"Savepoint {state.CheckpointId} holds keyed state {names} of operator '{OperatorId}', which the operator no longer declares. " +
                     "Give the state back its name if it was renamed ([State(\"<old name>\")]), or run with --allow-non-restored-state to drop it.");
             }
 
