@@ -120,7 +120,7 @@ namespace Weir.Execution
 
                 if (checkpointing.FromSavepoint is { } savepointDirectory)
                 {
-                    savepoint = ReadSavepoint(plan, savepointDirectory, catalog);
+                    savepoint = ReadSavepoint(plan, savepointDirectory, catalog, checkpointing.AllowNonRestoredState);
                     CheckOrphanedState(plan, savepoint, checkpointing.AllowNonRestoredState, $"savepoint '{savepoint.SavepointDirectory}'");
                 }
 
@@ -175,7 +175,7 @@ namespace Weir.Execution
                                 $"Checkpoint {latest.CheckpointId} of job '{plan.JobName}' was taken with max parallelism {latest.Metadata.MaxParallelism}, but the job now runs with {maxParallelism}: key groups cannot change. Run with --max-parallelism {latest.Metadata.MaxParallelism}, or start fresh (--fresh)."));
                         }
 
-                        restored = new RestoredCheckpoint(latest, catalog);
+                        restored = new RestoredCheckpoint(latest, catalog) { AllowNonRestoredState = options.Checkpointing!.AllowNonRestoredState };
                         CheckOrphanedState(plan, restored, options.Checkpointing!.AllowNonRestoredState, $"checkpoint {latest.CheckpointId} in '{options.Checkpointing.Directory}'");
                         _logger.LogInformation("Job '{Job}' resumes from checkpoint {CheckpointId} in {Directory}", plan.JobName, latest.CheckpointId, options.Checkpointing!.Directory);
                     }
@@ -248,7 +248,7 @@ namespace Weir.Execution
         /// Reads the savepoint to start from, checks it fits the job (max parallelism, no orphaned
         /// state), and says in the log that it wins over the job's checkpoints.
         /// </summary>
-        private RestoredCheckpoint ReadSavepoint(JobPlan plan, string directory, CheckpointCatalog catalog)
+        private RestoredCheckpoint ReadSavepoint(JobPlan plan, string directory, CheckpointCatalog catalog, bool allowNonRestoredState)
         {
             CompletedCheckpoint read;
             try
@@ -260,7 +260,7 @@ namespace Weir.Execution
                 throw Refuse(plan, new CheckpointRestoreException($"Cannot start job '{plan.JobName}' from savepoint '{System.IO.Path.GetFullPath(directory)}': {ex.Message}", ex));
             }
 
-            var savepoint = RestoredCheckpoint.FromSavepoint(read, directory);
+            var savepoint = RestoredCheckpoint.FromSavepoint(read, directory, allowNonRestoredState);
             if (read.Metadata.JobName != plan.JobName)
             {
                 _logger.LogWarning("Savepoint '{Directory}' was taken of job '{Other}'; job '{Job}' restores it by operator IDs.", savepoint.SavepointDirectory, read.Metadata.JobName, plan.JobName);

@@ -544,6 +544,41 @@ namespace Weir.State
             ReadSlot(CurrentSlot, slotBytes);
         }
 
+        /// <summary>
+        /// Gives <paramref name="key"/> the one state in <paramref name="slotBytes"/> (a slot of one state,
+        /// from a savepoint's per-state file), next to the states it may already hold from the other
+        /// states' files; on FASTER the key's stored states are loaded first, so the two are merged.
+        /// </summary>
+        /// <exception cref="StateSnapshotException">The key already holds this state, or the bytes are not a slot of one state.</exception>
+        internal void RestoreKeyState(int keyGroup, in TKey key, StateColumn column, ReadOnlySpan<byte> slotBytes, SlotWriter scratch)
+        {
+            Select(keyGroup, in key);
+            int slot = CurrentSlot;
+            var header = new SlotReader(slotBytes, OperatorId, column.Name);
+            if (slotBytes.Length < KeyedSlotFormat.HeaderSize + sizeof(int) || slotBytes[0] != KeyedSlotFormat.CurrentVersion
+                || System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(slotBytes.Slice(1 + sizeof(long))) != 1)
+            {
+                throw header.Fail($"a key's state is not one state in slot format version {KeyedSlotFormat.CurrentVersion}");
+            }
+
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(slotBytes.Slice(KeyedSlotFormat.HeaderSize));
+            if (length <= 0 || length != slotBytes.Length - KeyedSlotFormat.HeaderSize - sizeof(int))
+            {
+                throw header.Fail($"its length {length} does not match the {slotBytes.Length - KeyedSlotFormat.HeaderSize - sizeof(int)} bytes that follow");
+            }
+
+            // Each state's file holds a key once: a second copy would count the key's state twice.
+            scratch.Reset();
+            if (column.WriteSlot(slot, scratch) != long.MinValue)
+            {
+                throw new StateSnapshotException(column.Name,
+                    $"Cannot restore key '{key}' of operator '{OperatorId}': it already holds state '{column.Name}' (the savepoint holds the key twice in that state, or the state was restored twice).");
+            }
+
+            var content = new SlotReader(slotBytes.Slice(KeyedSlotFormat.HeaderSize + sizeof(int)), OperatorId, column.Name);
+            column.ReadSlot(slot, ref content);
+        }
+
         /// <inheritdoc/>
         public override int KeyCount => _spill is null ? CountLiveSlots() : CountStoredKeys(KeyGroups.Start, KeyGroups.End);
 

@@ -38,6 +38,12 @@ namespace Weir.Checkpointing.Snapshots
             _open = open;
         }
 
+        /// <summary>
+        /// Whether state the operator no longer has may be dropped (<c>--allow-non-restored-state</c>):
+        /// e.g. a savepoint's file of a keyed state the operator no longer declares.
+        /// </summary>
+        public bool AllowNonRestoredState { get; init; }
+
         /// <summary>The checkpoint restored from.</summary>
         public long CheckpointId { get; }
 

@@ -40,6 +40,13 @@ namespace Weir.Checkpointing.Snapshots
         public StateFileWriter CreateExclusiveFile(string name) => _checkpoint.CreateExclusiveStateFile(OperatorId, SubtaskIndex, name);
 
         /// <summary>
+        /// For a savepoint: begins the file of one keyed state of the subtask. Return its reference
+        /// with <see cref="SubtaskStateFile.StateName"/> set to <paramref name="stateName"/>.
+        /// </summary>
+        /// <exception cref="System.InvalidOperationException">The checkpoint is not a savepoint.</exception>
+        public StateFileWriter CreateSavepointKeyedStateFile(string piece, string stateName) => _checkpoint.CreateSavepointKeyedStateFile(OperatorId, SubtaskIndex, piece, stateName);
+
+        /// <summary>
         /// Begins a file later checkpoints may reference again (incremental state): it lives as long
         /// as a retained checkpoint returns it.
         /// </summary>

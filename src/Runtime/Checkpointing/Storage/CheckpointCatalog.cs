@@ -313,6 +313,9 @@ namespace Weir.Checkpointing.Storage
                     Savepoint = pending.IsSavepoint,
                     StateManifest = StateManifestJson,
                 };
+
+                // The oldest version that can describe it: checkpoints stay readable by builds that read only version 1.
+                metadata = metadata with { FormatVersion = CheckpointMetadataFormat.RequiredVersion(metadata) };
                 if (pending.SavepointStorage is { } savepoint)
                 {
                     // Not retained, not reference-counted: the user owns it from now on.

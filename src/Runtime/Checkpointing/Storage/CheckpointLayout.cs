@@ -97,6 +97,51 @@ namespace Weir.Checkpointing.Storage
             => string.Create(CultureInfo.InvariantCulture, $"{OperatorIds.Hash(operatorId):x16}/{name}/subtask-{subtaskIndex}{StateFileExtension}");
 
         /// <summary>
+        /// Where a savepoint writes one keyed state of one subtask, relative to the savepoint's directory:
+        /// <c>&lt;op-hash&gt;/keyed/&lt;state-dir&gt;/subtask-&lt;index&gt;.state</c> (operator, state name,
+        /// then the subtask, whose key-group range the metadata records). See <see cref="StateDirectoryName"/>.
+        /// </summary>
+        public static string SavepointKeyedStateFile(string operatorId, int subtaskIndex, string piece, string stateName)
+            => string.Create(CultureInfo.InvariantCulture, $"{OperatorIds.Hash(operatorId):x16}/{piece}/{StateDirectoryName(stateName)}/subtask-{subtaskIndex}{StateFileExtension}");
+
+        /// <summary>
+        /// The directory name of a keyed state in a savepoint. State names are user strings: a name of
+        /// at most 64 letters, digits, '.', '_' and '-' that does not start with '.' is used as it is;
+        /// any other gets its unsafe characters replaced by '_', is cut to 64 characters and ends in
+        /// '-' and the first 8 hex digits of its name's FNV-1a 64 hash, so names that differ only in
+        /// unsafe characters get distinct directories (a savepoint whose states of one operator would
+        /// still share one is refused when written). <c>_metadata</c> holds the real name
+        /// (<see cref="SubtaskStateFile.StateName"/>).
+        /// </summary>
+        public static string StateDirectoryName(string stateName)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(stateName);
+            const int MaxLength = 64;
+            if (stateName.Length <= MaxLength && stateName[0] != '.' && IsPortableName(stateName))
+            {
+                return stateName;
+            }
+
+            var safe = new System.Text.StringBuilder(Math.Min(stateName.Length, MaxLength));
+            foreach (char c in stateName)
+            {
+                if (safe.Length == MaxLength)
+                {
+                    break;
+                }
+
+                safe.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_');
+            }
+
+            if (safe[0] == '.')
+            {
+                safe[0] = '_';
+            }
+
+            return string.Create(CultureInfo.InvariantCulture, $"{safe}-{OperatorIds.Hash(stateName) >> 32:x8}");
+        }
+
+        /// <summary>
         /// Whether <paramref name="relativePath"/> (from a savepoint's metadata) names a file inside the
         /// savepoint's directory: portable segments, no '..', not the metadata itself.
         /// </summary>

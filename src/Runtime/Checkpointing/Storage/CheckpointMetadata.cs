@@ -77,7 +77,16 @@ namespace Weir.Checkpointing.Storage
     /// <summary>A named state file of a subtask.</summary>
     /// <param name="Name">What the file holds, as the operator names it.</param>
     /// <param name="File">Where the file is and how to verify it.</param>
-    public sealed record SubtaskStateFile(string Name, StateFileReference File);
+    public sealed record SubtaskStateFile(string Name, StateFileReference File)
+    {
+        /// <summary>
+        /// The one keyed state the file holds (a savepoint's keyed state is split per state name,
+        /// docs/savepoints.md); null when the file holds every state of the operator (checkpoints,
+        /// savepoints of metadata format 1). Metadata that uses it is written as format version 2.
+        /// </summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? StateName { get; init; }
+    }
 
     /// <summary>AOT-safe JSON for checkpoint metadata (System.Text.Json source generation, no reflection).</summary>
     [JsonSourceGenerationOptions(

@@ -15,8 +15,38 @@ namespace Weir.Checkpointing.Storage
     /// </summary>
     public static class CheckpointMetadataFormat
     {
-        /// <summary>The metadata format version this build writes and reads.</summary>
-        public const int CurrentVersion = 1;
+        /// <summary>
+        /// The newest metadata format version this build reads and writes. Version 2 adds
+        /// <see cref="SubtaskStateFile.StateName"/> (per-state keyed files of savepoints): a build
+        /// that reads only version 1 would take such a file for all of an operator's keyed state, so
+        /// it must refuse the metadata instead. Metadata without per-state files is still written as
+        /// version 1 (checkpoints stay readable by older builds).
+        /// </summary>
+        public const int CurrentVersion = 2;
+
+        /// <summary>The oldest metadata format version this build reads.</summary>
+        public const int OldestReadableVersion = 1;
+
+        /// <summary>The version <paramref name="metadata"/> needs: 2 when a file holds one keyed state, else 1.</summary>
+        public static int RequiredVersion(CheckpointMetadata metadata)
+        {
+            ArgumentNullException.ThrowIfNull(metadata);
+            foreach (OperatorStateMetadata op in metadata.Operators)
+            {
+                foreach (SubtaskStateMetadata subtask in op.Subtasks)
+                {
+                    foreach (SubtaskStateFile file in subtask.Files)
+                    {
+                        if (file.StateName is not null)
+                        {
+                            return 2;
+                        }
+                    }
+                }
+            }
+
+            return 1;
+        }
 
         private const string Magic = "WEIR-CHECKPOINT-METADATA";
         private const int MaxFirstLineLength = 128;
@@ -25,10 +55,11 @@ namespace Weir.Checkpointing.Storage
         public static byte[] Serialize(CheckpointMetadata metadata)
         {
             ArgumentNullException.ThrowIfNull(metadata);
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(metadata, CheckpointMetadataJsonContext.Default.CheckpointMetadata);
+            int version = RequiredVersion(metadata);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(metadata with { FormatVersion = version }, CheckpointMetadataJsonContext.Default.CheckpointMetadata);
             string firstLine = string.Create(
                 CultureInfo.InvariantCulture,
-                $"{Magic} {CurrentVersion} {json.Length} {XxHash3.HashToUInt64(json):x16}\n");
+                $"{Magic} {version} {json.Length} {XxHash3.HashToUInt64(json):x16}\n");
             byte[] file = new byte[Encoding.ASCII.GetByteCount(firstLine) + json.Length];
             int written = Encoding.ASCII.GetBytes(firstLine, file);
             json.CopyTo(file, written);
@@ -71,9 +102,9 @@ namespace Weir.Checkpointing.Storage
                 throw Corrupt(location, CheckpointCorruption.InvalidMetadata, "the first line has no format version.");
             }
 
-            if (version != CurrentVersion)
+            if (version is < OldestReadableVersion or > CurrentVersion)
             {
-                throw Corrupt(location, CheckpointCorruption.UnknownVersion, $"metadata format version {version}; this build reads version {CurrentVersion}.");
+                throw Corrupt(location, CheckpointCorruption.UnknownVersion, $"metadata format version {version}; this build reads versions {OldestReadableVersion} to {CurrentVersion}.");
             }
 
             if (fields.Length != 4
@@ -124,9 +155,14 @@ namespace Weir.Checkpointing.Storage
         /// </summary>
         internal static void Validate(CheckpointMetadata metadata, string location, string jobName, long checkpointId)
         {
-            if (metadata.FormatVersion != CurrentVersion)
+            if (metadata.FormatVersion is < OldestReadableVersion or > CurrentVersion)
             {
-                throw Corrupt(location, CheckpointCorruption.UnknownVersion, $"the JSON says format version {metadata.FormatVersion}; this build reads version {CurrentVersion}.");
+                throw Corrupt(location, CheckpointCorruption.UnknownVersion, $"the JSON says format version {metadata.FormatVersion}; this build reads versions {OldestReadableVersion} to {CurrentVersion}.");
+            }
+
+            if (metadata.FormatVersion < RequiredVersion(metadata))
+            {
+                throw Corrupt(location, CheckpointCorruption.InvalidMetadata, $"it names the keyed state of single files (stateName), which format version {metadata.FormatVersion} does not have.");
             }
 
             if (!metadata.Savepoint && (metadata.JobName != jobName || metadata.CheckpointId != checkpointId))

@@ -64,6 +64,26 @@ namespace Weir.Checkpointing.Storage
         }
 
         /// <summary>
+        /// Begins the file of one keyed state of a subtask in a savepoint
+        /// (<see cref="CheckpointLayout.SavepointKeyedStateFile"/>); checkpoints keep all keyed states in one file.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">This is a checkpoint, not a savepoint.</exception>
+        public StateFileWriter CreateSavepointKeyedStateFile(string operatorId, int subtaskIndex, string piece, string stateName, StateFileCodec codec = StateFileCodec.Zstd)
+        {
+            ArgumentNullException.ThrowIfNull(operatorId);
+            ArgumentOutOfRangeException.ThrowIfNegative(subtaskIndex);
+            LocalCheckpointStorage savepoint = SavepointStorage
+                ?? throw new InvalidOperationException($"Checkpoint {CheckpointId} is not a savepoint: only savepoints split keyed state into files per state (operator '{operatorId}', state '{stateName}').");
+            string relative = CheckpointLayout.SavepointKeyedStateFile(operatorId, subtaskIndex, piece, stateName);
+            lock (_lock)
+            {
+                ThrowIfEnded();
+            }
+
+            return StateFileWriter.Create(savepoint, relative, relative, codec);
+        }
+
+        /// <summary>
         /// Begins a state file that later checkpoints may refer to again without rewriting it
         /// (incremental checkpoints), in the shared directory under a name never used before: it
         /// lives as long as a retained checkpoint refers to it.

@@ -32,6 +32,9 @@ namespace Weir.Checkpointing.Subtasks
 
         public long CheckpointId { get; }
 
+        /// <summary>Whether state the job no longer has may be dropped (<c>--allow-non-restored-state</c>).</summary>
+        public bool AllowNonRestoredState { get; init; }
+
         public int MaxParallelism { get; }
 
         public CheckpointMetadata Metadata { get; }
@@ -40,10 +43,10 @@ namespace Weir.Checkpointing.Subtasks
         public string? SavepointDirectory { get; }
 
         /// <summary>Restores from the savepoint in <paramref name="directory"/> (read with <see cref="CheckpointCatalog.ReadSavepoint"/>).</summary>
-        public static RestoredCheckpoint FromSavepoint(CompletedCheckpoint savepoint, string directory)
+        public static RestoredCheckpoint FromSavepoint(CompletedCheckpoint savepoint, string directory, bool allowNonRestoredState = false)
         {
             string full = Path.GetFullPath(directory);
-            return new RestoredCheckpoint(savepoint, file => CheckpointCatalog.OpenSavepointFile(full, file), full);
+            return new RestoredCheckpoint(savepoint, file => CheckpointCatalog.OpenSavepointFile(full, file), full) { AllowNonRestoredState = allowNonRestoredState };
         }
 
         public OperatorStateMetadata? Operator(string operatorId) => _operators.GetValueOrDefault(operatorId);

@@ -108,7 +108,10 @@ namespace Weir.Checkpointing.Subtasks
                         maxParallelism,
                         metadata.Subtasks,
                         metadata.Parallelism,
-                        restored.Open));
+                        restored.Open)
+                    {
+                        AllowNonRestoredState = restored.AllowNonRestoredState,
+                    });
                 }
                 catch (Exception ex) when (ex is not CheckpointRestoreException)
                 {

@@ -16,7 +16,7 @@ namespace Weir.Hosting.Inspection
     internal sealed record KeyedStateColumn(string Name, string Kind, string Type);
 
     /// <summary>One state file of a subtask: its name, what it holds, where it is and its sizes.</summary>
-    internal sealed record StatePieceSummary(string Name, string Kind, string Path, long StoredBytes, long UncompressedBytes);
+    internal sealed record StatePieceSummary(string Name, string Kind, string Path, long StoredBytes, long UncompressedBytes, string? State = null);
 
     /// <summary>One operator subtask's state: key groups, files, and for keyed state its states and number of keys.</summary>
     internal sealed record SubtaskSummary(int SubtaskIndex, int[]? KeyGroups, IReadOnlyList<StatePieceSummary> Pieces, IReadOnlyList<KeyedStateColumn>? KeyedStates, long? Keys, string? Problem);
@@ -105,7 +105,7 @@ namespace Weir.Hosting.Inspection
                 var subtasks = new List<SubtaskSummary>();
                 foreach (SubtaskStateMetadata subtask in op.Subtasks)
                 {
-                    var pieces = subtask.Files.Select(f => new StatePieceSummary(f.Name, KindOf(f), f.File.Path, f.File.StoredLength, f.File.UncompressedLength)).ToList();
+                    var pieces = subtask.Files.Select(f => new StatePieceSummary(f.Name, KindOf(f), f.File.Path, f.File.StoredLength, f.File.UncompressedLength, f.StateName)).ToList();
                     IReadOnlyList<KeyedStateColumn>? columns = null;
                     long? keys = null;
                     string? problem = null;
@@ -172,7 +172,8 @@ namespace Weir.Hosting.Inspection
 
                     foreach (StatePieceSummary piece in subtask.Pieces)
                     {
-                        text.Append(CultureInfo.InvariantCulture, $"    {piece.Kind,-12} {CheckpointFiles.FormatBytes(piece.StoredBytes),10} stored {CheckpointFiles.FormatBytes(piece.UncompressedBytes),10} uncompressed  {piece.Path}").AppendLine();
+                        string kind = piece.State is null ? piece.Kind : $"{piece.Kind} '{piece.State}'";
+                        text.Append(CultureInfo.InvariantCulture, $"    {kind,-12} {CheckpointFiles.FormatBytes(piece.StoredBytes),10} stored {CheckpointFiles.FormatBytes(piece.UncompressedBytes),10} uncompressed  {piece.Path}").AppendLine();
                     }
 
                     if (subtask.Problem is not null)
@@ -202,10 +203,13 @@ namespace Weir.Hosting.Inspection
 
             // Read everything first, so a missing state or a corrupt file is reported before any output.
             var subtasks = new List<(SubtaskStateMetadata Subtask, KeyedChain? Keyed, List<OperatorStateFile> OperatorStates)>();
+            // A savepoint's keyed state is split per state name: one state is read from its own files only.
+            bool keyedByState = op.Subtasks.SelectMany(s => s.Files).Any(f => f.StateName is not null);
+            bool onlyThatState = keyedByState && stateName is not null && op.Subtasks.SelectMany(s => s.Files).Any(f => f.StateName == stateName);
             foreach (SubtaskStateMetadata subtask in op.Subtasks)
             {
-                KeyedChain? keyed = subtask.Files.Any(IsKeyed) ? ReadKeyedChain(op, subtask) : null;
-                var states = subtask.Files.Where(f => !IsKeyed(f)).Select(ReadOperatorStateFile).ToList();
+                KeyedChain? keyed = subtask.Files.Any(IsKeyed) ? ReadKeyedChain(op, subtask, onlyThatState ? stateName : null) : null;
+                var states = onlyThatState ? [] : subtask.Files.Where(f => !IsKeyed(f)).Select(ReadOperatorStateFile).ToList();
                 subtasks.Add((subtask, keyed, states));
             }
 
@@ -427,7 +431,7 @@ namespace Weir.Hosting.Inspection
 
         private static string KindOf(SubtaskStateFile file)
         {
-            if (!IsKeyed(file))
+            if (!IsKeyed(file) || file.StateName is not null)
             {
                 return file.Name;
             }
@@ -453,7 +457,93 @@ namespace Weir.Hosting.Inspection
             return _ownDirectory.Exists(relativePath) || !IsCheckpoint ? _ownDirectory : _jobDirectory;
         }
 
-        private KeyedChain ReadKeyedChain(OperatorStateMetadata op, SubtaskStateMetadata subtask)
+        /// <summary>
+        /// The keys of a subtask's keyed state with each key's states: a checkpoint's chain (a base,
+        /// then deltas), or a savepoint's files per state merged by key (only <paramref name="onlyState"/>'s, if given).
+        /// </summary>
+        private KeyedChain ReadKeyedChain(OperatorStateMetadata op, SubtaskStateMetadata subtask, string? onlyState = null)
+        {
+            if (subtask.Files.Any(f => IsKeyed(f) && f.StateName is not null))
+            {
+                return ReadKeyedStates(op, subtask, subtask.Files.Where(f => IsKeyed(f) && (onlyState is null || f.StateName == onlyState)).ToList());
+            }
+
+            return ReadKeyedFiles(op, subtask);
+        }
+
+        private KeyedChain ReadKeyedStates(OperatorStateMetadata op, SubtaskStateMetadata subtask, IReadOnlyList<SubtaskStateFile> files)
+        {
+            var columns = new List<KeyedStateColumn>(files.Count);
+            var keys = new Dictionary<string, (int KeyGroup, byte[] Key, long ExpiresAt, byte[]?[] States, string File)>(StringComparer.Ordinal);
+            foreach (SubtaskStateFile file in files)
+            {
+                LocalCheckpointStorage storage = StorageOf(file.File.Path);
+                string location = storage.GetLocation(file.File.Path);
+                using Stream stream = StateFileReader.Open(storage, file.File.Path, file.File);
+                var reader = new SnapshotStreamReader(stream, location, op.OperatorId);
+                IReadOnlyList<KeyedStateColumn> header = reader.ReadHeader(out bool full);
+                if (!full || header.Count != 1 || header[0].Name != file.StateName)
+                {
+                    throw new CheckpointCorruptException(location, CheckpointCorruption.InvalidMetadata,
+                        $"the metadata says it holds keyed state '{file.StateName}' of operator '{op.OperatorId}', but its header lists {string.Join(", ", header.Select(c => "'" + c.Name + "'"))}{(full ? "" : " as a delta")}.");
+                }
+
+                int column = columns.FindIndex(c => c.Name == file.StateName);
+                if (column < 0)
+                {
+                    column = columns.Count;
+                    columns.Add(header[0]);
+                }
+
+                while (reader.TryReadEntry(out int keyGroup, out byte[] key, out byte[] slot))
+                {
+                    // A slot of one state: version, expires-at, count 1, the state framed.
+                    if (slot.Length < 15 || slot[0] != 1 || BinaryPrimitives.ReadUInt16LittleEndian(slot.AsSpan(9)) != 1 || StateValueDecoder.Framed(slot, 11) is not int length || 15 + length != slot.Length)
+                    {
+                        throw new CheckpointCorruptException(location, CheckpointCorruption.LengthMismatch, $"a key of key group {keyGroup} of keyed state '{file.StateName}' of operator '{op.OperatorId}' is not one state in slot format version 1.");
+                    }
+
+                    string identity = Convert.ToBase64String(key);
+                    if (!keys.TryGetValue(identity, out var entry))
+                    {
+                        entry = (keyGroup, key, long.MinValue, new byte[]?[files.Count], location);
+                    }
+
+                    entry.States[column] = slot[15..];
+                    entry.ExpiresAt = Math.Max(entry.ExpiresAt, BinaryPrimitives.ReadInt64LittleEndian(slot.AsSpan(1)));
+                    keys[identity] = entry;
+                }
+
+                if (stream.Read(new byte[1]) != 0)
+                {
+                    throw new CheckpointCorruptException(location, CheckpointCorruption.LengthMismatch, $"bytes follow the end marker of keyed state '{file.StateName}' of operator '{op.OperatorId}'.");
+                }
+            }
+
+            // The dump reads a key's states as one slot of every state, as a checkpoint stores it.
+            var entries = new Dictionary<string, KeyedEntry>(keys.Count, StringComparer.Ordinal);
+            foreach ((string identity, var key) in keys)
+            {
+                var slot = new MemoryStream();
+                var writer = new BinaryWriter(slot);
+                writer.Write((byte)1);
+                writer.Write(key.ExpiresAt);
+                writer.Write((ushort)columns.Count);
+                for (int column = 0; column < columns.Count; column++)
+                {
+                    byte[] state = key.States[column] ?? [];
+                    writer.Write(state.Length);
+                    writer.Write(state);
+                }
+
+                writer.Flush();
+                entries[identity] = new KeyedEntry(key.KeyGroup, key.Key, slot.ToArray(), key.File);
+            }
+
+            return new KeyedChain(columns, entries);
+        }
+
+        private KeyedChain ReadKeyedFiles(OperatorStateMetadata op, SubtaskStateMetadata subtask)
         {
             var entries = new Dictionary<string, KeyedEntry>(StringComparer.Ordinal);
             IReadOnlyList<KeyedStateColumn> columns = [];

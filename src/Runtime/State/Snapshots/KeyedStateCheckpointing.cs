@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Weir.Checkpointing.Snapshots;
@@ -189,16 +190,34 @@ namespace Weir.State
         public void Restore(RestoredOperatorState state)
         {
             ArgumentNullException.ThrowIfNull(state);
+            var stateFiles = new List<SubtaskStateFile>();
             foreach (SubtaskStateMetadata oldSubtask in state.OverlappingOldSubtasks())
             {
                 foreach (SubtaskStateFile file in state.FilesOf(oldSubtask, CheckpointStateKind))
                 {
+                    if (file.StateName is not null)
+                    {
+                        stateFiles.Add(file);
+                        continue;
+                    }
+
+                    // A file of every state (checkpoints, older savepoints): its header must list exactly the declared states.
                     using System.IO.Stream stream = state.Open(file.File);
                     RestoreFile(stream, file.File.Path);
 
                     // Reading to the end verifies the file's checksum.
                     stream.CopyTo(System.IO.Stream.Null);
                 }
+            }
+
+            // A savepoint's files per state: the states of every overlapping range are merged by key.
+            // States the operator no longer declares are refused before any key is loaded; declared
+            // states without files start empty.
+            foreach (SubtaskStateFile file in DeclaredStateFiles(stateFiles, state))
+            {
+                using System.IO.Stream stream = state.Open(file.File);
+                RestoreStateFile(stream, file.File.Path, file.StateName!);
+                stream.CopyTo(System.IO.Stream.Null);
             }
 
             // The restored keys count as changed: the first checkpoint after a restore writes a full
@@ -210,6 +229,47 @@ namespace Weir.State
 
         /// <summary>Applies one keyed state file (full or delta) of a checkpoint.</summary>
         private protected abstract void RestoreFile(System.IO.Stream stream, string path);
+
+        /// <summary>Adds the one state of a savepoint's per-state file to the keys it names.</summary>
+        private protected abstract void RestoreStateFile(System.IO.Stream stream, string path, string stateName);
+
+        /// <summary>
+        /// The per-state files of states the operator declares. Files of states it no longer declares
+        /// are refused, naming operator and states, unless the restore allows dropping state
+        /// (<c>--allow-non-restored-state</c>), which skips them.
+        /// </summary>
+        private List<SubtaskStateFile> DeclaredStateFiles(List<SubtaskStateFile> files, RestoredOperatorState state)
+        {
+            var declared = new HashSet<string>(StringComparer.Ordinal);
+            foreach (StateColumn column in Columns)
+            {
+                declared.Add(column.Name);
+            }
+
+            var kept = new List<SubtaskStateFile>(files.Count);
+            var removed = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (SubtaskStateFile file in files)
+            {
+                if (declared.Contains(file.StateName!))
+                {
+                    kept.Add(file);
+                }
+                else
+                {
+                    removed.Add(file.StateName!);
+                }
+            }
+
+            if (removed.Count > 0 && !state.AllowNonRestoredState)
+            {
+                string names = string.Join(", ", removed.Select(n => "'" + n + "'"));
+                throw new StateSnapshotException(removed.Min!,
+                    $"Savepoint {state.CheckpointId} holds keyed state {names} of operator '{OperatorId}', which the operator no longer declares. " +
+                    "Give the state back its name if it was renamed ([State(\"<old name>\")]), or run with --allow-non-restored-state to drop it.");
+            }
+
+            return kept;
+        }
 
         /// <summary>Whether the table has a spill store (FASTER backend).</summary>
         private protected abstract bool HasSpillStore { get; }
@@ -453,7 +513,8 @@ namespace Weir.State
 
     /// <summary>
     /// The asynchronous phase of a keyed state checkpoint: writes one shared file (a full base or a
-    /// delta) from the slots its <see cref="SlotCapture"/> protects and returns the chain.
+    /// delta) from the slots its <see cref="SlotCapture"/> protects and returns the chain; for a
+    /// savepoint, one file per state, of the savepoint alone.
     /// </summary>
     internal sealed class KeyedStateTableSnapshot : IStateSnapshot
     {
@@ -497,7 +558,7 @@ namespace Weir.State
         public bool Aborted { get; set; }
 
         /// <summary>The shared file's name: the state kind, base or delta, and the checkpoint (unique within the subtask).</summary>
-        public string FileName => _savepoint ? KeyedStateStore.CheckpointStateKind : $"{KeyedStateStore.CheckpointStateKind}.{(_full ? "base" : "delta")}-{CheckpointId}";
+        public string FileName => $"{KeyedStateStore.CheckpointStateKind}.{(_full ? "base" : "delta")}-{CheckpointId}";
 
         /// <inheritdoc/>
         public IReadOnlyList<SubtaskStateFile> Write(SnapshotOutput output)
@@ -505,50 +566,102 @@ namespace Weir.State
             ArgumentNullException.ThrowIfNull(output);
             try
             {
-                // A savepoint's copy is its own (never shared, never reused by a checkpoint).
-                using StateFileWriter file = _savepoint ? output.CreateExclusiveFile(FileName) : output.CreateSharedFile(FileName);
-                Stream stream = file.Stream;
-                KeyedStateSnapshot.WriteHeader(_store, _full ? KeyedStateSnapshot.SnapshotContent.Full : KeyedStateSnapshot.SnapshotContent.Delta, stream);
-
-                // Keys that left their slots before the barrier go first: the slots' state is newer.
-                foreach (ChangeBatch batch in _changes)
-                {
-                    stream.Write(batch.Entries.WrittenSpan);
-                }
-
-                HashSet<UInt128>? cachedAtBarrier = Capture.KeepEmptyKeys ? new HashSet<UInt128>() : null;
-                var entries = new SlotWriter();
-                var scratch = new SlotWriter();
-                Capture.RunWriterPass(entries, scratch, buffer => Emit(buffer.WrittenSpan, stream, cachedAtBarrier));
-                Emit(entries.WrittenSpan, stream, cachedAtBarrier);
-
-                // Every slot of the barrier is handed over: the processing thread adds no more pre-images.
-                Capture.Abandon();
-                Emit(Capture.PreImages.WrittenSpan, stream, cachedAtBarrier);
-                if (_frozenTail >= 0)
-                {
-                    _store.WriteStoredEntries(_frozenTail, cachedAtBarrier!, bytes => stream.Write(bytes));
-                }
-
-                _storeReadDone = true;
-                KeyedStateSnapshot.WriteEnd(stream);
-                StateFileReference reference = file.Commit();
-                if (_savepoint)
-                {
-                    // No result chain: the savepoint's completion leaves the incremental chain alone.
-                    return [new SubtaskStateFile(FileName, reference)];
-                }
-
-                var written = new ChainFile(new SubtaskStateFile(FileName, reference), IsBase: _full);
-                IReadOnlyList<ChainFile> chain = _full ? [written] : [.. _chainBefore!, written];
-                Volatile.Write(ref _resultChain, chain);
-                return chain.Select(c => c.File).ToArray();
+                return _savepoint ? WriteSavepoint(output) : WriteCheckpoint(output);
             }
             finally
             {
                 Capture.Abandon();
                 _storeReadDone = true;
             }
+        }
+
+        private IReadOnlyList<SubtaskStateFile> WriteCheckpoint(SnapshotOutput output)
+        {
+            using StateFileWriter file = output.CreateSharedFile(FileName);
+            Stream stream = file.Stream;
+            KeyedStateSnapshot.WriteHeader(_store.Columns, _full ? KeyedStateSnapshot.SnapshotContent.Full : KeyedStateSnapshot.SnapshotContent.Delta, stream);
+
+            // Keys that left their slots before the barrier go first: the slots' state is newer.
+            foreach (ChangeBatch batch in _changes)
+            {
+                stream.Write(batch.Entries.WrittenSpan);
+            }
+
+            WriteEntries(bytes => stream.Write(bytes));
+            KeyedStateSnapshot.WriteEnd(stream);
+            var written = new ChainFile(new SubtaskStateFile(FileName, file.Commit()), IsBase: _full);
+            IReadOnlyList<ChainFile> chain = _full ? [written] : [.. _chainBefore!, written];
+            Volatile.Write(ref _resultChain, chain);
+            return chain.Select(c => c.File).ToArray();
+        }
+
+        /// <summary>
+        /// A savepoint's keyed state: one file per declared state (docs/savepoints.md), all written in
+        /// the same pass over the keys, each a full snapshot whose header lists just that state. Every
+        /// state gets a file even when no key holds it, so the metadata lists all of the operator's states.
+        /// </summary>
+        private IReadOnlyList<SubtaskStateFile> WriteSavepoint(SnapshotOutput output)
+        {
+            IReadOnlyList<StateColumn> columns = _store.Columns;
+            var directories = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (StateColumn column in columns)
+            {
+                string directory = CheckpointLayout.StateDirectoryName(column.Name);
+                if (!directories.TryAdd(directory, column.Name))
+                {
+                    throw new StateSnapshotException(column.Name,
+                        $"Cannot write the savepoint of operator '{_store.OperatorId}': its states '{directories[directory]}' and '{column.Name}' would share the directory '{directory}'. Rename one of them.");
+                }
+            }
+
+            var files = new StateFileWriter[columns.Count];
+            try
+            {
+                for (int i = 0; i < columns.Count; i++)
+                {
+                    files[i] = output.CreateSavepointKeyedStateFile(KeyedStateStore.CheckpointStateKind, columns[i].Name);
+                    KeyedStateSnapshot.WriteHeader([columns[i]], KeyedStateSnapshot.SnapshotContent.Full, files[i].Stream);
+                }
+
+                // No result chain: the savepoint's completion leaves the incremental chain alone.
+                var splitter = new EntriesByState(files, _store.OperatorId);
+                WriteEntries(splitter.Write);
+                var written = new SubtaskStateFile[columns.Count];
+                for (int i = 0; i < columns.Count; i++)
+                {
+                    KeyedStateSnapshot.WriteEnd(files[i].Stream);
+                    written[i] = new SubtaskStateFile(KeyedStateStore.CheckpointStateKind, files[i].Commit()) { StateName = columns[i].Name };
+                }
+
+                return written;
+            }
+            finally
+            {
+                foreach (StateFileWriter? file in files)
+                {
+                    file?.Dispose();
+                }
+            }
+        }
+
+        /// <summary>The one pass over the keys: the slots of the barrier, the pre-images, and on FASTER the log below the frozen tail.</summary>
+        private void WriteEntries(Action<ReadOnlySpan<byte>> write)
+        {
+            HashSet<UInt128>? cachedAtBarrier = Capture.KeepEmptyKeys ? new HashSet<UInt128>() : null;
+            var entries = new SlotWriter();
+            var scratch = new SlotWriter();
+            Capture.RunWriterPass(entries, scratch, buffer => Emit(buffer.WrittenSpan, write, cachedAtBarrier));
+            Emit(entries.WrittenSpan, write, cachedAtBarrier);
+
+            // Every slot of the barrier is handed over: the processing thread adds no more pre-images.
+            Capture.Abandon();
+            Emit(Capture.PreImages.WrittenSpan, write, cachedAtBarrier);
+            if (_frozenTail >= 0)
+            {
+                _store.WriteStoredEntries(_frozenTail, cachedAtBarrier!, write);
+            }
+
+            _storeReadDone = true;
         }
 
         /// <summary>The key of a cached key in <see cref="SlotCapture.KeepEmptyKeys"/> bookkeeping: serialized key and key group.</summary>
@@ -558,11 +671,11 @@ namespace Weir.State
         /// Writes entries to the file. For a FASTER base it also notes each key (they hide the store's
         /// older versions) and drops the entries of keys without state, which only served that.
         /// </summary>
-        private void Emit(ReadOnlySpan<byte> buffer, Stream stream, HashSet<UInt128>? cachedAtBarrier)
+        private void Emit(ReadOnlySpan<byte> buffer, Action<ReadOnlySpan<byte>> write, HashSet<UInt128>? cachedAtBarrier)
         {
             if (cachedAtBarrier is null)
             {
-                stream.Write(buffer);
+                write(buffer);
                 return;
             }
 
@@ -579,7 +692,75 @@ namespace Weir.State
                 cachedAtBarrier.Add(CachedKeyHash(keyGroup, key));
                 if (slotLength > 0 || !_full)
                 {
-                    stream.Write(buffer.Slice(start, position - start));
+                    write(buffer.Slice(start, position - start));
+                }
+            }
+        }
+
+        /// <summary>
+        /// Splits snapshot entries (key group, key, the key's states in <see cref="KeyedSlotFormat"/>)
+        /// into one entry per non-empty state, each written to that state's file as a slot of one state.
+        /// The slot header keeps the key's expires-at over all its states: restoring ignores it, and a
+        /// FASTER store computes its own when the key is written back.
+        /// </summary>
+        private sealed class EntriesByState(StateFileWriter[] files, string operatorId)
+        {
+            private readonly SlotWriter _header = new();
+
+            public void Write(ReadOnlySpan<byte> buffer)
+            {
+                int position = 0;
+                while (position < buffer.Length)
+                {
+                    int keyGroup = BinaryPrimitives.ReadInt32LittleEndian(buffer.Slice(position));
+                    int keyLength = BinaryPrimitives.ReadInt32LittleEndian(buffer.Slice(position + sizeof(int)));
+                    ReadOnlySpan<byte> key = buffer.Slice(position + (2 * sizeof(int)), keyLength);
+                    position += (2 * sizeof(int)) + keyLength;
+                    int slotLength = BinaryPrimitives.ReadInt32LittleEndian(buffer.Slice(position));
+                    ReadOnlySpan<byte> slot = buffer.Slice(position + sizeof(int), slotLength);
+                    position += sizeof(int) + slotLength;
+                    if (slotLength > 0)
+                    {
+                        Split(keyGroup, key, slot);
+                    }
+                }
+            }
+
+            private void Split(int keyGroup, ReadOnlySpan<byte> key, ReadOnlySpan<byte> slot)
+            {
+                int count = slot.Length >= KeyedSlotFormat.HeaderSize && slot[0] == KeyedSlotFormat.CurrentVersion
+                    ? BinaryPrimitives.ReadUInt16LittleEndian(slot.Slice(1 + sizeof(long)))
+                    : -1;
+                if (count != files.Length)
+                {
+                    throw new StateSnapshotException("(all states)",
+                        $"Cannot write the savepoint of operator '{operatorId}': a key of key group {keyGroup} holds {count} states in slot format version {slot[0]}, not the {files.Length} the operator declares in version {KeyedSlotFormat.CurrentVersion}.");
+                }
+
+                long expiresAt = BinaryPrimitives.ReadInt64LittleEndian(slot.Slice(1));
+                int position = KeyedSlotFormat.HeaderSize;
+                for (int state = 0; state < files.Length; state++)
+                {
+                    int length = BinaryPrimitives.ReadInt32LittleEndian(slot.Slice(position));
+                    ReadOnlySpan<byte> bytes = slot.Slice(position + sizeof(int), length);
+                    position += sizeof(int) + length;
+                    if (length == 0)
+                    {
+                        continue; // The key holds nothing in this state.
+                    }
+
+                    _header.Reset();
+                    _header.WriteInt32(keyGroup);
+                    _header.WriteInt32(key.Length);
+                    _header.Write(key);
+                    _header.WriteInt32(KeyedSlotFormat.HeaderSize + sizeof(int) + length);
+                    _header.WriteByte(KeyedSlotFormat.CurrentVersion);
+                    _header.WriteInt64(expiresAt);
+                    _header.WriteUInt16(1);
+                    _header.WriteInt32(length);
+                    Stream stream = files[state].Stream;
+                    stream.Write(_header.WrittenSpan);
+                    stream.Write(bytes);
                 }
             }
         }
@@ -605,6 +786,8 @@ namespace Weir.State
         private protected override void ReleaseSpillStore() => _spill!.CompactionHolds--;
 
         private protected override void RestoreFile(Stream stream, string path) => KeyedStateSnapshot.Restore(this, stream, path);
+
+        private protected override void RestoreStateFile(Stream stream, string path, string stateName) => KeyedStateSnapshot.RestoreState(this, stream, path, stateName);
 
         internal override void AppendSnapshotEntry(int slot, SlotWriter entries, SlotWriter scratch, SlotCapture capture)
         {

@@ -51,7 +51,7 @@ namespace Weir.State
         public static long Write<TKey>(KeyedStateTable<TKey> table, KeyGroupRange range, Stream output)
             where TKey : notnull
         {
-            WriteHeader(table, SnapshotContent.Full, output);
+            WriteHeader(table.Columns, SnapshotContent.Full, output);
             var slot = new SlotWriter();
             var entry = new SlotWriter();
             long written = 0;
@@ -75,15 +75,18 @@ namespace Weir.State
             return written;
         }
 
-        /// <summary>Writes the stream's header: magic, version, content and the operator's state list.</summary>
-        internal static void WriteHeader(KeyedStateStore store, SnapshotContent content, Stream output)
+        /// <summary>
+        /// Writes the stream's header: magic, version, content and the state list (every state of the
+        /// operator, or the one state of a savepoint's per-state file).
+        /// </summary>
+        internal static void WriteHeader(IReadOnlyList<StateColumn> columns, SnapshotContent content, Stream output)
         {
             var header = new SlotWriter();
             header.Write(Magic);
             header.WriteUInt16(CurrentVersion);
             header.WriteByte((byte)content);
-            header.WriteUInt16((ushort)store.Columns.Count);
-            foreach (StateColumn column in store.Columns)
+            header.WriteUInt16((ushort)columns.Count);
+            foreach (StateColumn column in columns)
             {
                 WriteText(header, column.Name);
                 header.WriteByte((byte)column.Descriptor.Kind);
@@ -187,6 +190,102 @@ namespace Weir.State
             }
 
             return restored;
+        }
+
+        /// <summary>
+        /// Restores one state of a savepoint's per-state file (a full stream whose header lists just
+        /// <paramref name="stateName"/>) into <paramref name="table"/>, keeping the keys of its key-group
+        /// range. A key may already hold other states (from the other states' files): this one is added.
+        /// </summary>
+        /// <exception cref="StateSnapshotException">The operator declares no such state, or declares it with another kind or type.</exception>
+        /// <exception cref="CheckpointCorruptException">The file is truncated or corrupt, or holds another state than its metadata says.</exception>
+        internal static long RestoreState<TKey>(KeyedStateTable<TKey> table, Stream input, string checkpointFile, string stateName)
+            where TKey : notnull
+        {
+            var reader = new StreamReaderState(input, table.OperatorId, checkpointFile);
+            reader.ExpectMagic(Magic);
+            ushort version = reader.ReadUInt16();
+            if (version != CurrentVersion)
+            {
+                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}", kind: CheckpointCorruption.UnknownVersion);
+            }
+
+            if ((SnapshotContent)reader.ReadByte() != SnapshotContent.Full)
+            {
+                throw reader.Fail("a savepoint's state file must hold a full snapshot, not a delta");
+            }
+
+            int count = reader.ReadUInt16();
+            string name = count == 1 ? reader.ReadText() : string.Empty;
+            if (count != 1 || name != stateName)
+            {
+                throw reader.Fail($"the metadata says it holds state '{stateName}', but its header lists {(count == 1 ? $"state '{name}'" : $"{count} states")}", kind: CheckpointCorruption.InvalidMetadata);
+            }
+
+            var kind = (KeyedStateKind)reader.ReadByte();
+            string type = reader.ReadText();
+            StateColumn column = FindColumn(table, stateName)
+                ?? throw new StateSnapshotException(stateName, $"Cannot restore keyed state '{stateName}' of operator '{table.OperatorId}': the operator no longer declares it.");
+            if (kind != column.Descriptor.Kind || type != column.Descriptor.TypeName)
+            {
+                throw new StateSnapshotException(stateName,
+                    $"Cannot restore the keyed state of operator '{table.OperatorId}': state '{stateName}' is {kind} {type} in the snapshot but {column.Descriptor.Kind} {column.Descriptor.TypeName} in the operator. Restore it into the job that wrote it.");
+            }
+
+            var scratch = new SlotWriter();
+            long restored = 0;
+            while (true)
+            {
+                int keyGroup = reader.ReadInt32();
+                if (keyGroup == EndMarker)
+                {
+                    break;
+                }
+
+                byte[] keyBytes = reader.ReadFramed();
+                byte[] slotBytes = reader.ReadFramed();
+                if (!table.KeyGroups.Contains(keyGroup))
+                {
+                    continue;
+                }
+
+                TKey key;
+                try
+                {
+                    key = table.KeySerializer.Deserialize(keyBytes);
+                }
+                catch (Exception exception)
+                {
+                    throw reader.Fail($"a key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
+                }
+
+                try
+                {
+                    table.RestoreKeyState(keyGroup, in key, column, slotBytes, scratch);
+                }
+                catch (StateSnapshotException exception)
+                {
+                    throw reader.Fail($"state '{stateName}' of a key of key group {keyGroup} cannot be loaded: {exception.Message}", exception);
+                }
+
+                restored++;
+            }
+
+            return restored;
+        }
+
+        /// <summary>The declared state named <paramref name="stateName"/>, or null.</summary>
+        internal static StateColumn? FindColumn(KeyedStateStore store, string stateName)
+        {
+            foreach (StateColumn column in store.Columns)
+            {
+                if (column.Name == stateName)
+                {
+                    return column;
+                }
+            }
+
+            return null;
         }
 
         private static void CheckStates<TKey>(KeyedStateTable<TKey> table, StreamReaderState reader)
