@@ -114,6 +114,7 @@ public static class EventTimeFaults
 {
     private static long s_records;
     private static long s_failAt = long.MaxValue;
+    private static long s_slowFrom = long.MaxValue;
     private static int s_fired;
     private static long s_completed;
     private static long s_windows;
@@ -129,9 +130,14 @@ public static class EventTimeFaults
     /// <summary>Window results that reached the sink before the injected failure fired (-1 if it did not fire).</summary>
     public static long WindowsBeforeFailure => Interlocked.Read(ref s_windowsBeforeFailure);
 
-    /// <summary>Arms the failure at the <paramref name="record"/>-th record from now (over all attempts and subtasks).</summary>
-    public static void Arm(long record)
+    /// <summary>
+    /// Arms the failure at the <paramref name="record"/>-th record from now (over all attempts and
+    /// subtasks); from the <paramref name="slowFrom"/>-th on, every record takes a millisecond, so a
+    /// test can stop the job part-way however fast the machine runs it.
+    /// </summary>
+    public static void Arm(long record, long slowFrom = long.MaxValue)
     {
+        Interlocked.Exchange(ref s_slowFrom, slowFrom);
         Interlocked.Exchange(ref s_records, 0);
         Interlocked.Exchange(ref s_completed, 0);
         Interlocked.Exchange(ref s_fired, 0);
@@ -143,7 +149,7 @@ public static class EventTimeFaults
     public static TimedEvent Pass(TimedEvent e)
     {
         long n = Interlocked.Increment(ref s_records);
-        if (n % 16 == 0)
+        if (n % 16 == 0 || n >= Volatile.Read(ref s_slowFrom))
         {
             Thread.Sleep(1);
         }

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using Weir.Execution;
 using Xunit;
 using static Weir.Runtime.Tests.EventTimeWindowCheckpointingTests;
@@ -50,7 +51,7 @@ public sealed class EventTimeRescaleTests : IDisposable
             _ => () => EventTimeSessionSumsJob.CreatePlan(_output),
         };
 
-        StopThenResume(plan, stopAfterMs: 350, backend);
+        StopThenResume(plan, backend);
 
         AssertWindows(Expected(kind), WordCountContractTests.OutputLines(_output).Select(WindowSum.Parse).ToList());
     }
@@ -60,17 +61,32 @@ public sealed class EventTimeRescaleTests : IDisposable
     [InlineData(Backend.Faster)]
     public void Timers_resume_from_a_stopped_run_at_a_higher_parallelism(Backend backend)
     {
-        StopThenResume(() => EventTimeTimersJob.CreatePlan(_output), stopAfterMs: 600, backend);
+        StopThenResume(() => EventTimeTimersJob.CreatePlan(_output), backend);
 
         EventTimeTimerTests.AssertTimers(_output);
     }
 
-    private void StopThenResume(Func<JobPlan> plan, int stopAfterMs, Backend backend)
+    private void StopThenResume(Func<JobPlan> plan, Backend backend)
     {
-        EventTimeFaults.Arm(long.MaxValue);
-        using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(stopAfterMs)))
+        // Stop once a quarter of the input has passed and a checkpoint completed; from there on
+        // records are slow, so the input cannot end before the stop whatever the machine's speed.
+        long stopFrom = EventTimeInput.Records / 4;
+        EventTimeFaults.Arm(long.MaxValue, slowFrom: stopFrom);
+        using (var stop = new CancellationTokenSource())
         {
+            var ran = new CancellationTokenSource();
+            Task stopper = Task.Run(async () =>
+            {
+                while ((EventTimeFaults.RecordsPassed < stopFrom || EventTimeFaults.CompletedCheckpoints == 0) && !ran.IsCancellationRequested)
+                {
+                    await Task.Delay(5);
+                }
+
+                stop.Cancel();
+            });
             Assert.True(new LocalExecutor().Execute(plan(), Options(_root, _checkpoints, parallelism: 2, backend), stop.Token).Completed);
+            ran.Cancel();
+            stopper.Wait();
         }
 
         long passed = EventTimeFaults.RecordsPassed;

@@ -47,7 +47,7 @@ public sealed class InspectionCommandTests : IDisposable
             new CheckpointOptions { Interval = TimeSpan.FromMilliseconds(25) },
             new CheckpointRetention { RetainedCheckpoints = 3 });
         JobResult result = new LocalExecutor().Execute(
-            WordCountJob.CreatePlan(input, Path.Combine(_root, "out"), 16_000),
+            WordCountJob.CreatePlan(input, Path.Combine(_root, "out"), 4_000),
             new ExecutionOptions(Parallelism: 2, Checkpointing: checkpointing));
         Assert.True(result.Completed);
     }
