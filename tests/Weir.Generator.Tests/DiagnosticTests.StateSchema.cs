@@ -179,7 +179,7 @@ public sealed partial class DiagnosticTests
             "Member 'Event.C'",
             "Member 'Event.B'",
             "State 'total' of operator 'keep' is new",
-            "update the baseline with EventJob.StateManifestJson");
+            "update the baseline: run the job binary with state-manifest --output events.weirstate.json (the text of EventJob.StateManifestJson)");
     }
 
     [Fact]

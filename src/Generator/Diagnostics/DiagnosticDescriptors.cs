@@ -153,7 +153,7 @@ namespace Weir.Generator.Diagnostics
             "WEIR0212", "Keyed state used on the broadcast side", "ProcessBroadcastElement of '{0}' uses keyed state '{1}', but a broadcast record has no key; use keyed state only in ProcessElement",
             "A broadcast record reaches every subtask without a key, so keyed state has no current key there; a read or write would hit whichever key was processed last.");
 
-        /// <summary>Format: <c>"{0} [baseline {1}; if no state written before must be kept, accept the change by replacing the baseline with {2}.StateManifestJson]"</c>.</summary>
+        /// <summary>Format: <c>"{0} [baseline {1}; if no state written before must be kept, accept the change by writing the baseline anew: run the job binary with state-manifest --output {1} (the text of {2}.StateManifestJson)]"</c>.</summary>
         public static readonly DiagnosticDescriptor StateKindChanged = Create(
             "WEIR0301", "State kind changed", BaselineMessage,
             "A state's kind (Value, List, Map, Reducing, Aggregating, Broadcast) differs from the committed state baseline: state written by the previous version cannot be read as the new kind.");
@@ -190,9 +190,9 @@ namespace Weir.Generator.Diagnostics
             "A state of the committed state baseline is no longer declared by its operator: its contents would be left behind by a restore.",
             DiagnosticSeverity.Warning);
 
-        /// <summary>Format: <c>"The state schema of job '{0}' changed compatibly since baseline {1}: {2}; update the baseline with {3}.StateManifestJson"</c>.</summary>
+        /// <summary>Format: <c>"The state schema of job '{0}' changed compatibly since baseline {1}: {2}; update the baseline: run the job binary with state-manifest --output {1} (the text of {3}.StateManifestJson)"</c>.</summary>
         public static readonly DiagnosticDescriptor StateBaselineOutdated = Create(
-            "WEIR0308", "State baseline out of date", "The state schema of job '{0}' changed compatibly since baseline {1}: {2}; update the baseline with {3}.StateManifestJson",
+            "WEIR0308", "State baseline out of date", "The state schema of job '{0}' changed compatibly since baseline {1}: {2}; update the baseline: run the job binary with state-manifest --output {1} (the text of {3}.StateManifestJson)",
             "Only compatible changes (members added to or removed from version-tolerant types, new states, new operators): state written before restores. Update the baseline so that the next change is compared with this version.",
             DiagnosticSeverity.Info);
 
@@ -227,7 +227,7 @@ namespace Weir.Generator.Diagnostics
             "WEIR0404", "Window join with session windows", "Window join '{0}' uses merging (session) windows, which a window join does not support; use tumbling or sliding windows, or an interval join",
             "A window join pairs the records of one key and one window; sessions change their bounds as records arrive, so their pairs would change after they were emitted.");
 
-        private const string BaselineMessage = "{0} [baseline {1}; if no state written before must be kept, accept the change by replacing the baseline with {2}.StateManifestJson]";
+        private const string BaselineMessage = "{0} [baseline {1}; if no state written before must be kept, accept the change by writing the baseline anew: run the job binary with state-manifest --output {1} (the text of {2}.StateManifestJson)]";
 
         private static DiagnosticDescriptor Create(string id, string title, string message, string description, DiagnosticSeverity severity = DiagnosticSeverity.Error)
             => new(id, title, message, Category, severity, isEnabledByDefault: true, description: description, helpLinkUri: HelpBase + id.ToLowerInvariant());
