@@ -124,13 +124,7 @@ namespace Weir.State
         internal static long Restore<TKey>(KeyedStateTable<TKey> table, Stream input, string? checkpointFile)
             where TKey : notnull
         {
-            var reader = new StreamReaderState(input, table.OperatorId, checkpointFile);
-            reader.ExpectMagic(Magic);
-            ushort version = reader.ReadUInt16();
-            if (version != CurrentVersion)
-            {
-                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}", kind: CheckpointCorruption.UnknownVersion);
-            }
+            StreamReaderState reader = OpenStream(input, table.OperatorId, checkpointFile);
 
             var content = (SnapshotContent)reader.ReadByte();
             if (content is not (SnapshotContent.Full or SnapshotContent.Delta))
@@ -160,15 +154,7 @@ namespace Weir.State
                     throw reader.Fail($"a key of key group {keyGroup} has no state bytes, which only a delta may hold");
                 }
 
-                TKey key;
-                try
-                {
-                    key = table.KeySerializer.Deserialize(keyBytes);
-                }
-                catch (Exception exception)
-                {
-                    throw reader.Fail($"a key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
-                }
+                TKey key = ReadKey(table, reader, keyGroup, keyBytes);
 
                 try
                 {
@@ -202,13 +188,7 @@ namespace Weir.State
         internal static long RestoreState<TKey>(KeyedStateTable<TKey> table, Stream input, string checkpointFile, string stateName)
             where TKey : notnull
         {
-            var reader = new StreamReaderState(input, table.OperatorId, checkpointFile);
-            reader.ExpectMagic(Magic);
-            ushort version = reader.ReadUInt16();
-            if (version != CurrentVersion)
-            {
-                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}", kind: CheckpointCorruption.UnknownVersion);
-            }
+            StreamReaderState reader = OpenStream(input, table.OperatorId, checkpointFile);
 
             if ((SnapshotContent)reader.ReadByte() != SnapshotContent.Full)
             {
@@ -249,15 +229,7 @@ namespace Weir.State
                     continue;
                 }
 
-                TKey key;
-                try
-                {
-                    key = table.KeySerializer.Deserialize(keyBytes);
-                }
-                catch (Exception exception)
-                {
-                    throw reader.Fail($"a key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
-                }
+                TKey key = ReadKey(table, reader, keyGroup, keyBytes);
 
                 try
                 {
@@ -272,6 +244,33 @@ namespace Weir.State
             }
 
             return restored;
+        }
+
+        /// <summary>Opens a keyed snapshot stream: its magic and format version, checked.</summary>
+        private static StreamReaderState OpenStream(Stream input, string operatorId, string? checkpointFile)
+        {
+            var reader = new StreamReaderState(input, operatorId, checkpointFile);
+            reader.ExpectMagic(Magic);
+            ushort version = reader.ReadUInt16();
+            if (version != CurrentVersion)
+            {
+                throw reader.Fail($"it has format version {version}; this build of Weir reads version {CurrentVersion}", kind: CheckpointCorruption.UnknownVersion);
+            }
+
+            return reader;
+        }
+
+        private static TKey ReadKey<TKey>(KeyedStateTable<TKey> table, StreamReaderState reader, int keyGroup, byte[] keyBytes)
+            where TKey : notnull
+        {
+            try
+            {
+                return table.KeySerializer.Deserialize(keyBytes);
+            }
+            catch (Exception exception)
+            {
+                throw reader.Fail($"a key of key group {keyGroup} cannot be read as {TypeNames.Display(typeof(TKey))}: {exception.Message}", exception);
+            }
         }
 
         /// <summary>The declared state named <paramref name="stateName"/>, or null.</summary>
