@@ -85,11 +85,7 @@ public static class KeyedCountBreakdown
         return ok ? 0 : 1;
     }
 
-    private static double Median(List<double> values)
-    {
-        double[] sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(List<double> values) => Medians.Of(values);
 
     private static long ValueSum(long records) => unchecked(records * (records - 1) / 2);
 

@@ -202,11 +202,7 @@ public static class StateBackendsBenchmark
 
     private static void PrintTable(StateBackendsOptions options, List<Variant> variants, Dictionary<Variant, List<Sample>> samples)
     {
-        static TimeSpan Median(List<Sample> s)
-        {
-            TimeSpan[] times = s.Select(x => x.Time).Order().ToArray();
-            return times.Length % 2 == 1 ? times[times.Length / 2] : (times[(times.Length / 2) - 1] + times[times.Length / 2]) / 2;
-        }
+        static TimeSpan Median(List<Sample> s) => Medians.Of(s.Select(x => x.Time));
 
         double Rate(Variant v) => v.Records / Median(samples[v]).TotalSeconds;
         Console.WriteLine();

@@ -275,17 +275,9 @@ public static class WindowCountBenchmark
 
     private static void PrintTable(WindowCountOptions o, List<Variant> variants, Dictionary<Variant, List<Sample>> samples, Dictionary<Variant, WindowChecksum> results)
     {
-        static TimeSpan Median(List<Sample> s)
-        {
-            TimeSpan[] times = s.Select(x => x.Time).Order().ToArray();
-            return times.Length % 2 == 1 ? times[times.Length / 2] : (times[(times.Length / 2) - 1] + times[times.Length / 2]) / 2;
-        }
+        static TimeSpan Median(List<Sample> s) => Medians.Of(s.Select(x => x.Time));
 
-        static double MedianAllocated(List<Sample> s)
-        {
-            long[] bytes = s.Select(x => x.AllocatedBytes).Order().ToArray();
-            return bytes.Length % 2 == 1 ? bytes[bytes.Length / 2] : (bytes[(bytes.Length / 2) - 1] + bytes[bytes.Length / 2]) / 2.0;
-        }
+        static double MedianAllocated(List<Sample> s) => Medians.Of(s.Select(x => (double)x.AllocatedBytes));
 
         double RecordsPerSecond(Variant v) => v.Records / Median(samples[v]).TotalSeconds;
         double loopRate = RecordsPerSecond(variants[0]);

@@ -134,21 +134,8 @@ namespace Weir.State
 
             CheckStates(table, reader);
             long restored = 0;
-            while (true)
+            while (NextEntryInRange(table, reader, out int keyGroup, out byte[] keyBytes, out byte[] slotBytes))
             {
-                int keyGroup = reader.ReadInt32();
-                if (keyGroup == EndMarker)
-                {
-                    break;
-                }
-
-                byte[] keyBytes = reader.ReadFramed();
-                byte[] slotBytes = reader.ReadFramed();
-                if (!table.KeyGroups.Contains(keyGroup))
-                {
-                    continue;
-                }
-
                 if (slotBytes.Length == 0 && content == SnapshotContent.Full)
                 {
                     throw reader.Fail($"a key of key group {keyGroup} has no state bytes, which only a delta may hold");
@@ -214,21 +201,8 @@ namespace Weir.State
 
             var scratch = new SlotWriter();
             long restored = 0;
-            while (true)
+            while (NextEntryInRange(table, reader, out int keyGroup, out byte[] keyBytes, out byte[] slotBytes))
             {
-                int keyGroup = reader.ReadInt32();
-                if (keyGroup == EndMarker)
-                {
-                    break;
-                }
-
-                byte[] keyBytes = reader.ReadFramed();
-                byte[] slotBytes = reader.ReadFramed();
-                if (!table.KeyGroups.Contains(keyGroup))
-                {
-                    continue;
-                }
-
                 TKey key = ReadKey(table, reader, keyGroup, keyBytes);
 
                 try
@@ -258,6 +232,31 @@ namespace Weir.State
             }
 
             return reader;
+        }
+
+        /// <summary>
+        /// Reads the next entry whose key group is in <paramref name="table"/>'s range (a restore at
+        /// another parallelism skips the others); false at the end of the stream.
+        /// </summary>
+        private static bool NextEntryInRange<TKey>(KeyedStateTable<TKey> table, StreamReaderState reader, out int keyGroup, out byte[] keyBytes, out byte[] slotBytes)
+            where TKey : notnull
+        {
+            while (true)
+            {
+                keyGroup = reader.ReadInt32();
+                if (keyGroup == EndMarker)
+                {
+                    keyBytes = slotBytes = Array.Empty<byte>();
+                    return false;
+                }
+
+                keyBytes = reader.ReadFramed();
+                slotBytes = reader.ReadFramed();
+                if (table.KeyGroups.Contains(keyGroup))
+                {
+                    return true;
+                }
+            }
         }
 
         private static TKey ReadKey<TKey>(KeyedStateTable<TKey> table, StreamReaderState reader, int keyGroup, byte[] keyBytes)
